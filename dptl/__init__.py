@@ -1,0 +1,15 @@
+"""dptl: differentially private transfer learning for image classification.
+
+Subpackages, in dependency order:
+
+- ``dptl.privacy``: mechanisms (clipping, Gaussian noise, PSD projection) and accounting
+  (exact Gaussian-DP for full-batch methods, ``dp_accounting`` PLD/RDP for DP-SGD).
+- ``dptl.solvers``: DP last-layer solvers (least squares, DP-SGD/DP-Adam, Newton, DP-FC).
+- ``dptl.data``: feature files, image datasets (Fashion-MNIST, TFDS, CIFAR archives).
+- ``dptl.features``: pretrained backbones (Flax) and batched, sharded, resumable extraction.
+- ``dptl.lessons``: sweeps, plotly figures and ipywidgets controls for the notebooks.
+
+Neighbouring relation throughout: add/remove one example.
+"""
+
+__version__ = "0.1.0"
