@@ -28,13 +28,13 @@ __all__ = [
     "NEIGHBOURING",
     "GaussianRelease",
     "PrivacySpent",
-    "make_accountant",
-    "epsilon_of_event",
-    "spent",
     "calibrate_full_batch",
-    "dpsgd_event",
     "dpsgd_epsilon",
+    "dpsgd_event",
     "dpsgd_noise_multiplier",
+    "epsilon_of_event",
+    "make_accountant",
+    "spent",
 ]
 
 NEIGHBOURING = "add/remove one example"
@@ -128,7 +128,9 @@ def epsilon_of_event(event: dpa.DpEvent, delta: float, accountant: str = "pld") 
     return float(acc.get_epsilon(delta))
 
 
-def spent(releases: Sequence[GaussianRelease], delta: float, accountant: str = "auto") -> PrivacySpent:
+def spent(
+    releases: Sequence[GaussianRelease], delta: float, accountant: str = "auto"
+) -> PrivacySpent:
     """Account for a set of releases.
 
     ``accountant="auto"`` uses exact GDP when every release is full batch, PLD otherwise.
@@ -144,7 +146,9 @@ def spent(releases: Sequence[GaussianRelease], delta: float, accountant: str = "
         eps = math.inf
     elif accountant == "exact":
         if not full_batch:
-            raise ValueError("the exact GDP accountant needs full-batch releases (sampling_rate=1); use 'pld'")
+            raise ValueError(
+                "the exact GDP accountant needs full-batch releases (sampling_rate=1); use 'pld'"
+            )
         eps = gdp.gdp_epsilon(math.sqrt(sum(r.mu**2 for r in releases)), delta)
     else:
         event = dpa.ComposedDpEvent([r.dp_event() for r in releases])
@@ -190,8 +194,9 @@ def dpsgd_event(noise_multiplier: float, sampling_rate: float, steps: int) -> dp
     ).dp_event()
 
 
-def dpsgd_epsilon(noise_multiplier: float, sampling_rate: float, steps: int, delta: float,
-                  accountant: str = "pld") -> float:
+def dpsgd_epsilon(
+    noise_multiplier: float, sampling_rate: float, steps: int, delta: float, accountant: str = "pld"
+) -> float:
     """epsilon of DP-SGD with Poisson sampling at ``sampling_rate`` for ``steps`` steps.
 
     ``accountant`` is "pld" (tight, default), "rdp", or "exact" (only for sampling_rate=1).
@@ -202,13 +207,16 @@ def dpsgd_epsilon(noise_multiplier: float, sampling_rate: float, steps: int, del
         return math.inf
     if accountant == "exact":
         if sampling_rate != 1:
-            raise ValueError("accountant='exact' needs sampling_rate=1 (full batch); use 'pld' or 'rdp'")
+            raise ValueError(
+                "accountant='exact' needs sampling_rate=1 (full batch); use 'pld' or 'rdp'"
+            )
         return gdp.gdp_epsilon(math.sqrt(steps) / noise_multiplier, delta)
     return epsilon_of_event(dpsgd_event(noise_multiplier, sampling_rate, steps), delta, accountant)
 
 
-def dpsgd_noise_multiplier(epsilon: float, delta: float, sampling_rate: float, steps: int,
-                           accountant: str = "pld") -> float:
+def dpsgd_noise_multiplier(
+    epsilon: float, delta: float, sampling_rate: float, steps: int, accountant: str = "pld"
+) -> float:
     """Smallest noise multiplier (std / clip norm) that keeps DP-SGD within (epsilon, delta).
 
     Calibrated with ``dp_accounting.calibrate_dp_mechanism`` (PLD or RDP), or in closed form
@@ -222,7 +230,9 @@ def dpsgd_noise_multiplier(epsilon: float, delta: float, sampling_rate: float, s
         return 0.0
     if accountant == "exact":
         if sampling_rate != 1:
-            raise ValueError("accountant='exact' needs sampling_rate=1 (full batch); use 'pld' or 'rdp'")
+            raise ValueError(
+                "accountant='exact' needs sampling_rate=1 (full batch); use 'pld' or 'rdp'"
+            )
         return math.sqrt(steps) / gdp.gdp_mu(epsilon, delta)
     make_accountant(accountant)  # validates the name before the search
     # Bracket: full-batch exact noise (no amplification) nearly meets the target, and RDP
@@ -231,7 +241,7 @@ def dpsgd_noise_multiplier(epsilon: float, delta: float, sampling_rate: float, s
     upper = math.sqrt(steps) / gdp.gdp_mu(epsilon, delta)
     if accountant == "pld":
         upper = min(upper, dpsgd_noise_multiplier(epsilon, delta, sampling_rate, steps, "rdp"))
-    eps_of = lambda s: dpsgd_epsilon(s, sampling_rate, steps, delta, accountant)  # noqa: E731
+    eps_of = lambda s: dpsgd_epsilon(s, sampling_rate, steps, delta, accountant)
     while eps_of(upper) > epsilon:
         upper *= 1.5
     lower = upper / 2

@@ -24,8 +24,8 @@ from scipy import optimize, special
 from dptl import _validate
 
 __all__ = [
-    "gaussian_mu",
     "composed_mu",
+    "gaussian_mu",
     "gdp_delta",
     "gdp_epsilon",
     "gdp_mu",
@@ -45,8 +45,9 @@ def gaussian_mu(sensitivity: float, noise_std: float) -> float:
     return k / s
 
 
-def composed_mu(sensitivities: Sequence[float], noise_stds: Sequence[float],
-                counts: Sequence[int] | None = None) -> float:
+def composed_mu(
+    sensitivities: Sequence[float], noise_stds: Sequence[float], counts: Sequence[int] | None = None
+) -> float:
     """mu of a composition: sqrt(sum_i count_i * (k_i / s_i)^2)."""
     if len(sensitivities) != len(noise_stds):
         raise ValueError(
@@ -56,7 +57,7 @@ def composed_mu(sensitivities: Sequence[float], noise_stds: Sequence[float],
     if len(counts) != len(sensitivities):
         raise ValueError(f"counts has {len(counts)} entries, expected {len(sensitivities)}")
     total = 0.0
-    for k, s, c in zip(sensitivities, noise_stds, counts):
+    for k, s, c in zip(sensitivities, noise_stds, counts, strict=True):
         mu = gaussian_mu(k, s)
         if math.isinf(mu):
             return math.inf
@@ -119,7 +120,7 @@ def gdp_mu(epsilon: float, delta: float) -> float:
     if math.isinf(eps):
         return math.inf
     log_target = math.log(delta)
-    f = lambda m: _log_delta(eps, m) - log_target  # noqa: E731
+    f = lambda m: _log_delta(eps, m) - log_target
     lo, hi = 1e-12, 1.0
     while f(hi) < 0:
         lo, hi = hi, hi * 2

@@ -12,10 +12,10 @@ import jax.numpy as jnp
 
 __all__ = [
     "clip_rows",
-    "normalize_rows",
     "gaussian_noise",
-    "symmetric_gaussian_noise",
+    "normalize_rows",
     "project_psd",
+    "symmetric_gaussian_noise",
 ]
 
 

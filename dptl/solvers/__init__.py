@@ -1,0 +1,25 @@
+"""DP last-layer solvers on fixed features. Each returns a :class:`LastLayerResult`.
+
+- :func:`dp_least_squares`: noisy X^T X and X^T Y, released once (+ the papers' alpha variant).
+- :func:`dp_sgd`: DP-SGD / DP-GD / DP-Adam on the softmax loss, real Poisson sampling.
+- :func:`dp_newton`: one-vs-all logistic Newton with noisy per-class Hessians every step.
+- :func:`dp_fc`: one noisy feature covariance shared as preconditioner by all classes/steps.
+
+Neighbouring relation: add/remove one example; the number of examples n is public.
+"""
+
+from dptl.solvers.dpsgd import dp_sgd
+from dptl.solvers.fc import dp_fc
+from dptl.solvers.inputs import preprocess_features
+from dptl.solvers.least_squares import dp_least_squares
+from dptl.solvers.newton import dp_newton
+from dptl.solvers.result import LastLayerResult
+
+__all__ = [
+    "LastLayerResult",
+    "dp_fc",
+    "dp_least_squares",
+    "dp_newton",
+    "dp_sgd",
+    "preprocess_features",
+]

@@ -1,0 +1,222 @@
+"""DP-SGD / DP-GD / DP-Adam on the multinomial logistic loss of a zero-initialised last layer.
+
+Each step releases the sum of per-example gradients clipped to norm G (sensitivity G) plus
+N(0, (sigma G)^2) noise, divides by the *expected* batch size q n and hands the result to an
+Optax optimizer. Batches are real Poisson samples: every example is in independently with
+probability q (one Bernoulli draw per example and step), so the batch size varies. A logical batch is processed in physical chunks and
+summed before the noise is added, so memory does not limit the batch size and the accounting
+is unchanged. ``batch_size=None`` is full-batch DP-GD (q = 1), accounted exactly with GDP;
+subsampled runs are accounted with ``dp_accounting`` (PLD by default).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from dptl import _validate
+from dptl.privacy import GaussianRelease, dpsgd_noise_multiplier, gaussian_noise, spent
+from dptl.solvers import statistics
+from dptl.solvers.inputs import prepare_inputs
+from dptl.solvers.logistic import clipped_gradient_sum, clipped_gradient_sum_chunked
+from dptl.solvers.result import LastLayerResult
+
+__all__ = ["dp_sgd", "dpsgd_release", "dpsgd_weights", "make_optimizer"]
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
+def make_optimizer(optimizer, learning_rate) -> optax.GradientTransformation:
+    """An Optax optimizer from a name ("sgd", "momentum", "adam") or pass one through."""
+    if isinstance(optimizer, optax.GradientTransformation):
+        return optimizer
+    if optimizer == "sgd":
+        return optax.sgd(learning_rate)
+    if optimizer == "momentum":
+        return optax.sgd(learning_rate, momentum=0.9)
+    if optimizer == "adam":
+        return optax.adam(learning_rate)
+    raise ValueError(
+        f"optimizer must be one of {OPTIMIZERS} or an optax.GradientTransformation, got {optimizer!r}"
+    )
+
+
+def dpsgd_release(
+    epsilon, delta, *, num_examples, steps, batch_size=None, grad_clip=1.0, accountant="pld"
+) -> GaussianRelease:
+    """The calibrated gradient-sum release of a DP-SGD run (count = steps)."""
+    steps = _validate.check_positive_int("steps", steps)
+    grad_clip = _validate.check_positive("grad_clip", grad_clip)
+    q = (
+        1.0
+        if batch_size is None
+        else _validate.check_fraction(
+            "batch_size / num_examples",
+            _validate.check_positive_int("batch_size", batch_size) / num_examples,
+        )
+    )
+    sigma = dpsgd_noise_multiplier(epsilon, delta, q, steps, "exact" if q == 1 else accountant)
+    return GaussianRelease(
+        name="clipped gradient sum",
+        sensitivity=grad_clip,
+        noise_std=sigma * grad_clip,
+        count=steps,
+        sampling_rate=q,
+    )
+
+
+def _poisson_sum(key, w, x, y1h, grad_clip, sampling_rate, physical):
+    """Clipped gradient sum over a Poisson sample of the rows of (x, y1h), in chunks.
+
+    Each row is in independently with probability q; the chosen row indices are compacted
+    to the front (cumsum + scatter, O(n)) and summed ``physical`` rows at a time.
+    """
+    n = x.shape[0]
+    chosen = jax.random.bernoulli(key, sampling_rate, (n,))
+    size = chosen.sum()
+    slots = jnp.where(chosen, jnp.cumsum(chosen) - 1, n + physical)  # unchosen: dropped
+    index = jnp.zeros(n + (-n) % physical, jnp.int32).at[slots].set(jnp.arange(n), mode="drop")
+    num_chunks = (size + physical - 1) // physical
+
+    def body(carry):
+        c, total = carry
+        idx = jax.lax.dynamic_slice(index, (c * physical,), (physical,))
+        mask = (c * physical + jnp.arange(physical) < size).astype(x.dtype)
+        return c + 1, total + clipped_gradient_sum(w, x[idx], y1h[idx], grad_clip, mask)
+
+    init = (jnp.int32(0), jnp.zeros((x.shape[1], y1h.shape[1]), x.dtype))
+    return jax.lax.while_loop(lambda cs: cs[0] < num_chunks, body, init)[1]
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=(
+        "steps",
+        "optimizer",
+        "sampling_rate",
+        "num_examples",
+        "physical_batch_size",
+        "record_weights",
+    ),
+)
+def dpsgd_weights(
+    key,
+    data,
+    w0,
+    noise_std,
+    grad_clip,
+    learning_rate,
+    *,
+    steps,
+    optimizer,
+    sampling_rate,
+    num_examples,
+    physical_batch_size=4096,
+    record_weights=False,
+):
+    """Pure core: ``steps`` noisy clipped gradient steps from ``w0``. vmap-able over key/std.
+
+    ``data`` is (x, y1h) flat for Poisson sampling, chunked (see ``statistics``) for q = 1.
+    """
+    opt = make_optimizer(optimizer, learning_rate)
+    expected_batch = sampling_rate * num_examples
+
+    def step(carry, step_key):
+        w, opt_state = carry
+        k_sample, k_noise = jax.random.split(step_key)
+        if sampling_rate == 1.0:
+            total = clipped_gradient_sum_chunked(w, *data, grad_clip)
+        else:
+            total = _poisson_sum(k_sample, w, *data, grad_clip, sampling_rate, physical_batch_size)
+        grad = (total + gaussian_noise(k_noise, w.shape, noise_std)) / expected_batch
+        updates, opt_state = opt.update(grad, opt_state, w)
+        w = optax.apply_updates(w, updates)
+        record = {"noisy_grad_norm": jnp.linalg.norm(grad)}
+        if record_weights:
+            record["weights"] = w
+        return (w, opt_state), record
+
+    (w, _), history = jax.lax.scan(step, (w0, opt.init(w0)), jax.random.split(key, steps))
+    return w, history
+
+
+def dp_sgd(
+    key: jax.Array,
+    x,
+    y,
+    *,
+    epsilon: float,
+    delta: float = 1e-5,
+    num_classes: int | None = None,
+    steps: int = 100,
+    batch_size: int | None = None,
+    learning_rate: float = 4.0,
+    optimizer="sgd",
+    grad_clip: float = 1.0,
+    feature_norm: float = 1.0,
+    preprocess: str = "normalize",
+    accountant: str = "pld",
+    init_scale: float = 0.0,
+    physical_batch_size: int = 4096,
+    record_weights: bool = False,
+) -> LastLayerResult:
+    """(epsilon, delta)-DP SGD (``batch_size`` set) or DP-GD (``batch_size=None``).
+
+    Release (add/remove one): ``steps`` times the clipped gradient sum, sensitivity
+    ``grad_clip``, each over a Poisson sample with rate batch_size / n. The last layer starts
+    at zero (``init_scale`` > 0 draws N(0, init_scale^2) weights instead, for the lesson on
+    zero init). ``optimizer`` is "sgd", "momentum", "adam" or any Optax transformation.
+    """
+    xp, y1h, num_classes = prepare_inputs(x, y, num_classes, feature_norm, preprocess)
+    n, d = xp.shape
+    release = dpsgd_release(
+        epsilon,
+        delta,
+        num_examples=n,
+        steps=steps,
+        batch_size=batch_size,
+        grad_clip=grad_clip,
+        accountant=accountant,
+    )
+    _validate.check_positive("learning_rate", learning_rate)
+    init_scale = _validate.check_nonnegative("init_scale", init_scale)
+    physical = _validate.check_positive_int("physical_batch_size", physical_batch_size)
+    key, k_init = jax.random.split(key)
+    w0 = init_scale * jax.random.normal(k_init, (d, num_classes))
+    q = release.sampling_rate
+    data = statistics.shard_rows(xp, y1h) if q == 1.0 else (xp, y1h)
+    w, history = dpsgd_weights(
+        key,
+        data,
+        w0,
+        release.noise_std,
+        grad_clip,
+        learning_rate,
+        steps=steps,
+        optimizer=optimizer,
+        sampling_rate=q,
+        num_examples=n,
+        physical_batch_size=min(physical, max(1, math.ceil(q * n))) if q < 1 else physical,
+        record_weights=record_weights,
+    )
+    return LastLayerResult(
+        method="dp_sgd" if q < 1 else "dp_gd",
+        weights=w,
+        bias=jnp.zeros(num_classes),
+        privacy=spent([release], delta, "exact" if q == 1 else accountant),
+        feature_norm=feature_norm,
+        preprocess=preprocess,
+        history=history,
+        config=dict(
+            steps=steps,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            optimizer=optimizer if isinstance(optimizer, str) else repr(optimizer),
+            grad_clip=grad_clip,
+            init_scale=init_scale,
+        ),
+    )

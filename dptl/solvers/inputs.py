@@ -1,0 +1,53 @@
+"""Input checks and data-independent preprocessing shared by the solvers."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dptl import _validate
+from dptl.privacy import clip_rows, normalize_rows
+
+__all__ = ["PREPROCESSING", "default_ridge", "prepare_inputs", "preprocess_features"]
+
+PREPROCESSING = ("normalize", "clip")
+
+
+def preprocess_features(x, feature_norm: float = 1.0, preprocess: str = "normalize") -> jax.Array:
+    """Per-example map to ||x|| <= feature_norm: "normalize" (= norm) or "clip" (<= norm).
+
+    Each row is transformed on its own, with no statistic of other rows, so this is not a
+    release and costs no privacy.
+    """
+    if preprocess not in PREPROCESSING:
+        raise ValueError(f"preprocess must be one of {PREPROCESSING}, got {preprocess!r}")
+    x = jnp.asarray(x, jnp.float32)
+    return (
+        normalize_rows(x, feature_norm) if preprocess == "normalize" else clip_rows(x, feature_norm)
+    )
+
+
+def prepare_inputs(x, y, num_classes, feature_norm, preprocess):
+    """Validate (x, y), infer K if needed; return (x preprocessed, y one-hot, K)."""
+    _validate.check_features(x, "x")
+    y_np = np.asarray(y)
+    if num_classes is None:
+        _validate.check_labels(y_np, None, "y", n=x.shape[0])
+        num_classes = max(2, int(y_np.max()) + 1)
+    num_classes = _validate.check_num_classes(num_classes)
+    _validate.check_labels(y_np, num_classes, "y", n=x.shape[0])
+    feature_norm = _validate.check_positive("feature_norm", feature_norm)
+    xp = preprocess_features(x, feature_norm, preprocess)
+    return xp, jax.nn.one_hot(jnp.asarray(y_np), num_classes, dtype=jnp.float32), num_classes
+
+
+def default_ridge(num_examples: int, dim: int, cov_std: float, feature_norm: float = 1.0) -> float:
+    """A data-independent ridge: the noise scale of A~ plus a tiny non-private floor.
+
+    The spectral norm of the symmetric Gaussian noise is about 2 std sqrt(d); half of it
+    keeps the noisy Gram well conditioned. ``num_examples`` is treated as public.
+    """
+    return cov_std * math.sqrt(dim) + 1e-4 * num_examples * feature_norm**2 / dim
