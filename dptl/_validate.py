@@ -11,19 +11,22 @@ import math
 import numpy as np
 
 __all__ = [
-    "check_positive",
-    "check_nonnegative",
-    "check_epsilon",
     "check_delta",
+    "check_epsilon",
     "check_features",
-    "check_labels",
-    "check_num_classes",
     "check_fraction",
+    "check_labels",
+    "check_nonnegative",
+    "check_num_classes",
+    "check_positive",
     "check_positive_int",
 ]
 
 
 def _as_float(name: str, value) -> float:
+    # float() would happily turn "1e-5" and True into numbers; a typo should not pass.
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
     try:
         out = float(value)
     except (TypeError, ValueError):
@@ -98,9 +101,13 @@ def check_features(x, name: str = "features", *, ndim: int = 2) -> np.ndarray | 
         x = np.asarray(x)
         shape = x.shape
     if len(shape) != ndim:
-        raise ValueError(f"{name} must have {ndim} dimensions (examples, features), got shape {shape}")
+        raise ValueError(
+            f"{name} must have {ndim} dimensions (examples, features), got shape {shape}"
+        )
     if any(s == 0 for s in shape):
-        raise ValueError(f"{name} is empty (shape {shape}); need at least one example and one feature")
+        raise ValueError(
+            f"{name} is empty (shape {shape}); need at least one example and one feature"
+        )
     dtype = np.dtype(x.dtype)
     if not np.issubdtype(dtype, np.floating):
         raise TypeError(f"{name} must be floating point, got dtype {dtype}")

@@ -17,21 +17,30 @@ def gaussian_mixture_features(
     dim: int = 64,
     num_classes: int = 10,
     separation: float = 2.0,
+    offset: float = 0.0,
+    spectrum_decay: float = 0.0,
     dtype=np.float32,
 ) -> FeatureSet:
-    """K Gaussian clusters in d dimensions: means ~ N(0, separation^2/d I), unit noise.
+    """K Gaussian clusters in d dimensions, optionally shaped like pretrained features.
 
-    Non-negative features (like pooled ReLU outputs) are not needed by any solver, so the
-    clusters are centred anywhere; ``separation`` sets how easy the problem is.
+    x = offset * u + R (m_y + z) with class means m_k ~ N(0, separation^2 s) and noise
+    z ~ N(0, s), per-coordinate scales s_i = (d / i)^spectrum_decay / mean, a random rotation R
+    and a fixed unit direction u. ``offset`` > 0 and ``spectrum_decay`` > 0 mimic real backbone
+    features (a large common component, a fast-decaying spectrum); the defaults give isotropic
+    clusters. ``separation`` sets how easy the problem is.
     """
     num_classes = _validate.check_num_classes(num_classes)
     rng = np.random.default_rng(seed)
-    means = rng.normal(0, separation / np.sqrt(dim), (num_classes, dim)) * np.sqrt(dim)
-    scale = 1.0
+    scale = (dim / np.arange(1, dim + 1)) ** (spectrum_decay / 2)
+    scale /= np.sqrt(np.mean(scale**2))
+    rotation = np.linalg.qr(rng.normal(size=(dim, dim)))[0]
+    means = separation * scale * rng.normal(size=(num_classes, dim))
+    direction = rng.normal(size=dim)
+    shift = offset * np.sqrt(dim) * direction / np.linalg.norm(direction)
 
     def draw(n):
         y = rng.integers(0, num_classes, n)
-        x = means[y] + scale * rng.normal(0, 1, (n, dim))
+        x = shift + (means[y] + scale * rng.normal(size=(n, dim))) @ rotation.T
         return x.astype(dtype), y.astype(np.int32)
 
     x_tr, y_tr = draw(num_train)

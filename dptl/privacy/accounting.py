@@ -39,6 +39,9 @@ __all__ = [
 
 NEIGHBOURING = "add/remove one example"
 _ACCOUNTANTS = ("exact", "pld", "rdp")
+# Below this noise multiplier the PLD grid (~1/sigma^2 points per unit of sensitivity) makes
+# each epsilon evaluation take seconds to minutes and GBs of memory (epsilon=1000 ran > 5 min).
+_PLD_MIN_NOISE = 0.3
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -69,6 +72,8 @@ class GaussianRelease:
     @property
     def mu(self) -> float:
         """GDP mu of all ``count`` releases together (full batch only)."""
+        if self.count == 0:
+            return 0.0  # nothing released; sqrt(0) * inf would be NaN when noise_std is 0
         return math.sqrt(self.count) * gdp.gaussian_mu(self.sensitivity, self.noise_std)
 
     def dp_event(self) -> dpa.DpEvent:
@@ -176,6 +181,7 @@ def calibrate_full_batch(
     mu = gdp.gdp_mu(epsilon, delta)
     out = []
     for name, sensitivity, count, share in parts:
+        sensitivity = _validate.check_positive(f"sensitivity of {name!r}", sensitivity)
         count = _validate.check_positive_int(f"count of {name!r}", count)
         std = 0.0 if math.isinf(mu) else sensitivity * math.sqrt(count * total / share) / mu
         out.append(GaussianRelease(name=name, sensitivity=sensitivity, noise_std=std, count=count))
@@ -203,7 +209,12 @@ def dpsgd_epsilon(
     ``noise_multiplier = 0`` means no noise and gives ``inf``.
     """
     delta = _validate.check_delta(delta)
-    if _validate.check_nonnegative("noise_multiplier", noise_multiplier) == 0:
+    noise_multiplier = _validate.check_nonnegative("noise_multiplier", noise_multiplier)
+    sampling_rate = _validate.check_fraction("sampling_rate", sampling_rate)
+    steps = _validate.check_positive_int("steps", steps)
+    if accountant not in _ACCOUNTANTS:
+        raise ValueError(f"accountant must be one of {_ACCOUNTANTS}, got {accountant!r}")
+    if noise_multiplier == 0:
         return math.inf
     if accountant == "exact":
         if sampling_rate != 1:
@@ -226,6 +237,8 @@ def dpsgd_noise_multiplier(
     delta = _validate.check_delta(delta)
     sampling_rate = _validate.check_fraction("sampling_rate", sampling_rate)
     steps = _validate.check_positive_int("steps", steps)
+    if accountant not in _ACCOUNTANTS:
+        raise ValueError(f"accountant must be one of {_ACCOUNTANTS}, got {accountant!r}")
     if math.isinf(epsilon):
         return 0.0
     if accountant == "exact":
@@ -234,17 +247,26 @@ def dpsgd_noise_multiplier(
                 "accountant='exact' needs sampling_rate=1 (full batch); use 'pld' or 'rdp'"
             )
         return math.sqrt(steps) / gdp.gdp_mu(epsilon, delta)
-    make_accountant(accountant)  # validates the name before the search
     # Bracket: full-batch exact noise (no amplification) nearly meets the target, and RDP
     # meets it for PLD; grow that to an upper end, halve down to a lower end that misses it. Starting the
     # search from tiny multipliers would make the PLD discretisation explode.
     upper = math.sqrt(steps) / gdp.gdp_mu(epsilon, delta)
     if accountant == "pld":
         upper = min(upper, dpsgd_noise_multiplier(epsilon, delta, sampling_rate, steps, "rdp"))
+        if upper < _PLD_MIN_NOISE:
+            raise ValueError(
+                f"epsilon={epsilon:g} is out of reach of PLD calibration: it needs a noise "
+                f"multiplier near {upper:.3g} < {_PLD_MIN_NOISE}, where the PLD accountant takes "
+                "minutes and GBs per evaluation; use accountant='rdp'"
+                + (" or 'exact'" if sampling_rate == 1 else "")
+                + " or a smaller epsilon"
+            )
     eps_of = lambda s: dpsgd_epsilon(s, sampling_rate, steps, delta, accountant)
     while eps_of(upper) > epsilon:
         upper *= 1.5
-    lower = upper / 2
+    # PLD needs at most ~10% less noise than RDP, and PLD cost grows like 1/sigma^2, so step
+    # down gently (the loop below still halves as far as needed).
+    lower = upper * 0.75
     while eps_of(lower) <= epsilon:
         upper, lower = lower, lower / 2
         if lower < 1e-3:

@@ -125,11 +125,16 @@ def gdp_mu(epsilon: float, delta: float) -> float:
     while f(hi) < 0:
         lo, hi = hi, hi * 2
         if hi > _MU_MAX:
-            return _MU_MAX
+            if f(_MU_MAX) <= 0:
+                return _MU_MAX
+            hi = _MU_MAX  # the root lies in (lo, _MU_MAX): returning _MU_MAX would overshoot
+            break
     mu = optimize.brentq(f, lo, hi, xtol=1e-14, rtol=1e-13)
     while f(mu) > 0:
         mu = np.nextafter(mu, 0.0) * (1 - 1e-12)
-    return float(mu)
+    # Headroom for the float round trip sigma = k / mu -> mu' = k / sigma -> gdp_epsilon(mu'),
+    # which rounds up: without it the spent epsilon came out ~1e-12 above the target.
+    return float(mu * (1 - 1e-9))
 
 
 def rdp_closed_form_epsilon(mu: float, delta: float) -> float:

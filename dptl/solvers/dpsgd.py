@@ -25,7 +25,7 @@ from dptl.solvers.inputs import prepare_inputs
 from dptl.solvers.logistic import clipped_gradient_sum, clipped_gradient_sum_chunked
 from dptl.solvers.result import LastLayerResult
 
-__all__ = ["dp_sgd", "dpsgd_release", "dpsgd_weights", "make_optimizer"]
+__all__ = ["dp_sgd", "dpsgd_release", "dpsgd_weights", "make_optimizer", "physical_chunk"]
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 
@@ -67,6 +67,15 @@ def dpsgd_release(
         count=steps,
         sampling_rate=q,
     )
+
+
+def physical_chunk(sampling_rate: float, num_examples: int, cap: int = 4096) -> int:
+    """Rows summed at once: for Poisson batches, the expected size plus 4 standard deviations
+    (so one chunk almost always holds the batch), at most ``cap``."""
+    if sampling_rate == 1.0:
+        return cap
+    mean = sampling_rate * num_examples
+    return max(1, min(cap, math.ceil(mean + 4 * math.sqrt(mean))))
 
 
 def _poisson_sum(key, w, x, y1h, grad_clip, sampling_rate, physical):
@@ -200,7 +209,7 @@ def dp_sgd(
         optimizer=optimizer,
         sampling_rate=q,
         num_examples=n,
-        physical_batch_size=min(physical, max(1, math.ceil(q * n))) if q < 1 else physical,
+        physical_batch_size=physical_chunk(q, n, physical),
         record_weights=record_weights,
     )
     return LastLayerResult(

@@ -27,7 +27,7 @@ from dptl.privacy import (
 )
 from dptl.solvers import statistics
 from dptl.solvers.inputs import default_ridge, prepare_inputs
-from dptl.solvers.logistic import clipped_gradient_sum_chunked
+from dptl.solvers.logistic import clipped_gradient_sum_chunked, scan_steps
 from dptl.solvers.result import LastLayerResult
 
 __all__ = ["dp_fc", "fc_releases", "fc_weights"]
@@ -62,7 +62,7 @@ def fc_weights(key, xc, yc, cov_std, grad_std, grad_clip, ridge, learning_rate, 
         return w, {"noisy_grad_norm": jnp.linalg.norm(grad)}
 
     w0 = jnp.zeros((d, num_classes), xc.dtype)
-    return jax.lax.scan(step, w0, jax.random.split(k_steps, steps))
+    return scan_steps(step, w0, jax.random.split(k_steps, steps))
 
 
 def dp_fc(

@@ -30,15 +30,18 @@ def preprocess_features(x, feature_norm: float = 1.0, preprocess: str = "normali
     )
 
 
-def prepare_inputs(x, y, num_classes, feature_norm, preprocess):
-    """Validate (x, y), infer K if needed; return (x preprocessed, y one-hot, K)."""
-    _validate.check_features(x, "x")
+def prepare_inputs(x, y, num_classes, feature_norm, preprocess, *, x_name="x", y_name="y"):
+    """Validate (x, y), infer K if needed; return (x preprocessed, y one-hot, K).
+
+    ``x_name``/``y_name`` are the caller's argument names, used in error messages.
+    """
+    x = _validate.check_features(x, x_name)
     y_np = np.asarray(y)
     if num_classes is None:
-        _validate.check_labels(y_np, None, "y", n=x.shape[0])
+        _validate.check_labels(y_np, None, y_name, n=x.shape[0])
         num_classes = max(2, int(y_np.max()) + 1)
     num_classes = _validate.check_num_classes(num_classes)
-    _validate.check_labels(y_np, num_classes, "y", n=x.shape[0])
+    _validate.check_labels(y_np, num_classes, y_name, n=x.shape[0])
     feature_norm = _validate.check_positive("feature_norm", feature_norm)
     xp = preprocess_features(x, feature_norm, preprocess)
     return xp, jax.nn.one_hot(jnp.asarray(y_np), num_classes, dtype=jnp.float32), num_classes

@@ -22,6 +22,7 @@ __all__ = [
     "clipped_gradient_sum_chunked",
     "cross_entropy",
     "ova_hessians",
+    "scan_steps",
 ]
 
 LOSSES = ("softmax", "ova")
@@ -61,3 +62,16 @@ def ova_hessians(w, xc):
 def cross_entropy(w, x, y1h):
     """Mean softmax cross-entropy of logits x @ w (a non-private diagnostic)."""
     return -jnp.mean(jnp.sum(y1h * jax.nn.log_softmax(x @ w), axis=-1))
+
+
+def scan_steps(step, w0, keys):
+    """``lax.scan(step, w0, keys)`` with the first step peeled off the loop.
+
+    Under ``vmap`` over keys and noise scales the shared zero start is not batched, so
+    whatever the first step computes from ``w0`` alone (the gradient, the Hessians, which at
+    w = 0 are X^T X / 4 for every class) is computed once for all sweep points.
+    """
+    w1, first = step(w0, keys[0])
+    w, rest = jax.lax.scan(step, w1, keys[1:])
+    history = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
+    return w, history

@@ -25,7 +25,7 @@ from dptl.privacy import (
 )
 from dptl.solvers import statistics
 from dptl.solvers.inputs import default_ridge, prepare_inputs
-from dptl.solvers.logistic import clipped_gradient_sum_chunked, ova_hessians
+from dptl.solvers.logistic import clipped_gradient_sum_chunked, ova_hessians, scan_steps
 from dptl.solvers.result import LastLayerResult
 
 __all__ = ["dp_newton", "newton_releases", "newton_weights"]
@@ -64,7 +64,7 @@ def newton_weights(key, xc, yc, hess_std, grad_std, grad_clip, ridge, learning_r
         return w, {"noisy_grad_norm": jnp.linalg.norm(grad)}
 
     w0 = jnp.zeros((d, num_classes), xc.dtype)
-    return jax.lax.scan(step, w0, jax.random.split(key, steps))
+    return scan_steps(step, w0, jax.random.split(key, steps))
 
 
 def dp_newton(
