@@ -38,7 +38,7 @@ import numpy as np
 
 from dptl import _validate
 
-__all__ = ["FeatureSet", "FeatureFileError", "FORMAT_NAME", "FORMAT_VERSION"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "FeatureFileError", "FeatureSet"]
 
 FORMAT_NAME = "dptl-features"
 FORMAT_VERSION = 1
@@ -49,6 +49,18 @@ _FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 
 class FeatureFileError(ValueError):
     """A feature file is missing, corrupt, foreign or inconsistent."""
+
+
+def _write_npz(f, arrays: dict[str, np.ndarray], compress: bool) -> None:
+    """Like ``np.savez`` but byte-for-byte deterministic (fixed zip timestamps), so the
+    same features always give the same file."""
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(f, "w", compression=method, allowZip64=True) as zf:
+        for name, arr in arrays.items():
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = method
+            with zf.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -96,7 +108,9 @@ class FeatureSet:
     def validate(self) -> None:
         """Raise ``FeatureFileError`` unless shapes, dtypes, labels and values are sound."""
         if self.num_classes < 2:
-            raise FeatureFileError(f"class_names must name at least 2 classes, got {self.class_names}")
+            raise FeatureFileError(
+                f"class_names must name at least 2 classes, got {self.class_names}"
+            )
         for split in ("train", "test"):
             x = getattr(self, f"x_{split}")
             y = getattr(self, f"y_{split}")
@@ -116,7 +130,9 @@ class FeatureSet:
                 f"x_train has {self.x_train.shape[1]} features but x_test has {self.x_test.shape[1]}"
             )
         if self.x_train.dtype != self.x_test.dtype:
-            raise FeatureFileError(f"x_train is {self.x_train.dtype} but x_test is {self.x_test.dtype}")
+            raise FeatureFileError(
+                f"x_train is {self.x_train.dtype} but x_test is {self.x_test.dtype}"
+            )
 
     def checksum(self) -> str:
         """SHA-256 over the four arrays (name, dtype, shape, bytes)."""
@@ -128,13 +144,13 @@ class FeatureSet:
         return h.hexdigest()
 
     # -- conversions ---------------------------------------------------------------------
-    def astype(self, dtype) -> "FeatureSet":
+    def astype(self, dtype) -> FeatureSet:
         """The same set with features cast to ``dtype`` (e.g. float32 for the solvers)."""
         return dataclasses.replace(
             self, x_train=self.x_train.astype(dtype), x_test=self.x_test.astype(dtype)
         )
 
-    def subset(self, num_train: int | None = None, num_test: int | None = None) -> "FeatureSet":
+    def subset(self, num_train: int | None = None, num_test: int | None = None) -> FeatureSet:
         """The first ``num_train`` / ``num_test`` rows (files are written in shuffled order)."""
         return dataclasses.replace(
             self,
@@ -162,7 +178,8 @@ class FeatureSet:
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".partial", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
-                (np.savez_compressed if compress else np.savez)(f, **arrays, **{_HEADER: blob})
+                _write_npz(f, {**arrays, _HEADER: blob}, compress)
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; a feature file is for everyone to read
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -170,7 +187,7 @@ class FeatureSet:
         return digest
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, verify: bool = True) -> "FeatureSet":
+    def load(cls, path: str | os.PathLike, *, verify: bool = True) -> FeatureSet:
         """Read and validate a feature file; ``verify`` also checks the SHA-256."""
         path = Path(path)
         if not path.exists():
@@ -194,14 +211,20 @@ class FeatureSet:
         except FeatureFileError:
             raise
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as err:
-            raise FeatureFileError(f"{path} is corrupt or not an .npz feature file: {err}") from None
+            raise FeatureFileError(
+                f"{path} is corrupt or not an .npz feature file: {err}"
+            ) from None
         if header.get("format") != FORMAT_NAME:
-            raise FeatureFileError(f"{path} has format {header.get('format')!r}, expected {FORMAT_NAME!r}")
+            raise FeatureFileError(
+                f"{path} has format {header.get('format')!r}, expected {FORMAT_NAME!r}"
+            )
         if header.get("version") != FORMAT_VERSION:
             raise FeatureFileError(
                 f"{path} is format version {header.get('version')!r}; this dptl reads version {FORMAT_VERSION}"
             )
         out = cls(**arrays, class_names=header["class_names"], metadata=header.get("metadata", {}))
         if verify and out.checksum() != header.get("sha256"):
-            raise FeatureFileError(f"{path} failed its SHA-256 check: the arrays were altered or damaged")
+            raise FeatureFileError(
+                f"{path} failed its SHA-256 check: the arrays were altered or damaged"
+            )
         return out
