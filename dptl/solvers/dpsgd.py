@@ -49,6 +49,8 @@ def dpsgd_release(
     epsilon, delta, *, num_examples, steps, batch_size=None, grad_clip=1.0, accountant="pld"
 ) -> GaussianRelease:
     """The calibrated gradient-sum release of a DP-SGD run (count = steps)."""
+    if accountant not in ("pld", "rdp", "exact"):  # full batch ignores it: check it anyway
+        raise ValueError(f"accountant must be 'pld', 'rdp' or 'exact', got {accountant!r}")
     steps = _validate.check_positive_int("steps", steps)
     grad_clip = _validate.check_positive("grad_clip", grad_clip)
     q = (

@@ -15,7 +15,6 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import jax.scipy.linalg as jsl
 
 from dptl import _validate
 from dptl.privacy import (
@@ -53,12 +52,11 @@ def fc_weights(key, xc, yc, cov_std, grad_std, grad_clip, ridge, learning_rate, 
     k_cov, k_steps = jax.random.split(key)
     cov = statistics.gram(xc) + symmetric_gaussian_noise(k_cov, d, cov_std)
     precond = project_psd(cov) / 4 + ridge * jnp.eye(d, dtype=xc.dtype)
-    factor = jsl.cho_factor(precond)
 
     def step(w, step_key):
         grad = clipped_gradient_sum_chunked(w, xc, yc, grad_clip, loss="ova")
         grad = grad + gaussian_noise(step_key, grad.shape, grad_std) + ridge * w
-        w = w - learning_rate * jsl.cho_solve(factor, grad)
+        w = w - learning_rate * jnp.linalg.solve(precond, grad)
         return w, {"noisy_grad_norm": jnp.linalg.norm(grad)}
 
     w0 = jnp.zeros((d, num_classes), xc.dtype)

@@ -34,6 +34,13 @@ class LastLayerResult:
     history: dict[str, Any] = dataclasses.field(default_factory=dict)
     config: dict[str, Any] = dataclasses.field(default_factory=dict)
 
+    def __post_init__(self):
+        if not bool(jnp.all(jnp.isfinite(self.weights))):
+            raise FloatingPointError(
+                f"{self.method} produced non-finite weights; lower the learning rate or raise "
+                "the ridge"
+            )
+
     @property
     def epsilon(self) -> float:
         return self.privacy.epsilon

@@ -1,0 +1,137 @@
+"""sweep.privacy_utility: one compiled call per method, the same numbers as the solvers.
+
+The training set has the standard shapes of ``_solver_cases`` and the sweeps use the
+standard step counts, so the solver calls reuse the compiled solvers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import numpy as np
+import pytest
+from _solver_cases import STEPS, D, K, N  # noqa: E402
+
+from dptl.solvers import dp_fc, dp_least_squares, dp_sgd
+from dptl.solvers.sweep import DEFAULTS, METHODS, privacy_utility
+
+EPSILONS = (0.05, 1.0, math.inf)
+SEEDS = 2
+OVERRIDES = {
+    "least_squares": {},
+    "dp_gd": {"steps": STEPS["dp_gd"], "learning_rate": 2.0},
+    "fc": {"steps": STEPS["dp_fc"]},
+}
+# DP-Newton is left out: its vmapped sweep takes ~8 s to compile on CPU, and its core is
+# the same function the solver calls (checked in test_solvers_noise.py).
+
+
+@pytest.fixture(scope="module")
+def data():
+    """An easy mixture: K well-separated clusters in D dimensions."""
+    rng = np.random.default_rng(21)
+    means = rng.normal(0, 2.0, (K, D))
+
+    def draw(n):
+        y = rng.integers(0, K, n).astype(np.int32)
+        return (means[y] + rng.normal(size=(n, D))).astype(np.float32), y
+
+    return (*draw(N), *draw(150))
+
+
+def _solver_result(method, key, x, y, epsilon, hp):
+    if method == "least_squares":
+        return dp_least_squares(key, x, y, epsilon=epsilon, num_classes=K, **hp)
+    if method == "dp_gd":
+        return dp_sgd(key, x, y, epsilon=epsilon, num_classes=K, batch_size=None, **hp)
+    return dp_fc(key, x, y, epsilon=epsilon, num_classes=K, **hp)
+
+
+@pytest.mark.parametrize("method", list(OVERRIDES))
+def test_sweep_matches_the_solver_called_with_the_split_key(data, method):
+    x, y, xt, yt = data
+    key = jax.random.key(42)
+    res = privacy_utility(
+        method,
+        key,
+        x,
+        y,
+        xt,
+        yt,
+        epsilons=EPSILONS,
+        num_seeds=SEEDS,
+        num_classes=K,
+        **OVERRIDES[method],
+    )
+    assert res.method == method
+    assert res.accuracy.shape == (len(EPSILONS), SEEDS)
+    assert res.mean.shape == res.std.shape == (len(EPSILONS),)
+    np.testing.assert_array_equal(res.epsilons, EPSILONS)
+    assert len(res.privacy) == len(EPSILONS)
+    hp = {**DEFAULTS[method], **OVERRIDES[method]}
+    assert res.config == hp
+    keys = jax.random.split(key, (len(EPSILONS), SEEDS))
+    for e, eps in enumerate(EPSILONS):
+        for s in range(SEEDS):
+            solo = _solver_result(method, keys[e, s], x, y, eps, hp)
+            assert res.accuracy[e, s] == pytest.approx(solo.accuracy(xt, yt), abs=1e-6), (e, s)
+        assert res.privacy[e].epsilon == solo.privacy.epsilon
+        assert res.privacy[e].noise_stds == solo.privacy.noise_stds
+    # seeds matter where there is noise, and accuracy grows from eps = 0.05 to no noise
+    assert res.accuracy[1, 0] != res.accuracy[1, 1] or res.accuracy[0, 0] != res.accuracy[0, 1]
+    assert res.mean[-1] >= 0.9
+    assert res.mean[-1] > res.mean[0] + 0.15
+
+
+def test_sweep_rejects_bad_arguments(data):
+    x, y, xt, yt = data
+    key = jax.random.key(0)
+    call = lambda method="least_squares", **kw: privacy_utility(  # noqa: E731
+        method,
+        key,
+        kw.pop("x", x),
+        kw.pop("y", y),
+        kw.pop("xt", xt),
+        kw.pop("yt", yt),
+        **{"epsilons": (1.0,), "num_seeds": 1, **kw},
+    )
+    with pytest.raises(ValueError, match="method must be one of"):
+        call("ridge")
+    assert set(METHODS) == set(DEFAULTS) >= {"least_squares", "dp_gd", "dp_sgd", "newton", "fc"}
+    with pytest.raises(ValueError, match=r"unknown hyperparameters for 'fc': \['alpha'\]"):
+        call("fc", alpha=0.5)
+    with pytest.raises(ValueError, match="unknown hyperparameters"):
+        call("least_squares", steps=3)
+    with pytest.raises(ValueError, match="epsilons must list at least one"):
+        call(epsilons=())
+    with pytest.raises(ValueError, match="epsilon must be > 0"):
+        call(epsilons=(1.0, 0.0))
+    with pytest.raises(ValueError, match="num_seeds must be >= 1"):
+        call(num_seeds=0)
+    with pytest.raises(ValueError, match="delta must be in the open interval"):
+        call(delta=1.0)
+    with pytest.raises(ValueError, match="x_train contains NaN"):
+        call(x=np.where(np.arange(N)[:, None] == 3, np.nan, x).astype(np.float32))
+    with pytest.raises(ValueError, match="y_train has 239 entries"):
+        call(y=y[:-1])
+    with pytest.raises(ValueError, match=f"x_test has {D + 1} features but x_train has {D}"):
+        call(xt=np.hstack([xt, xt[:, :1]]))
+    with pytest.raises(ValueError, match="x_test contains NaN"):
+        call(xt=np.full_like(xt, np.inf))
+    with pytest.raises(ValueError, match=r"y_test must be in 0\.\.2"):
+        call(yt=np.full_like(yt, K))
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        call("fc", steps=0)
+    with pytest.raises(ValueError, match="learning_rate must be > 0"):
+        call("newton", learning_rate=-1.0)
+    with pytest.raises(ValueError, match="grad_clip must be > 0"):
+        call("dp_gd", grad_clip=0.0)
+    with pytest.raises(ValueError, match="ridge must be >= 0"):
+        call("least_squares", ridge=-1.0)
+    with pytest.raises(ValueError, match="cov_share must be in"):
+        call("fc", cov_share=1.0)
+    with pytest.raises(ValueError, match="preprocess must be one of"):
+        call(preprocess="whiten")
+    with pytest.raises(ValueError, match="batch_size / num_examples must be in"):
+        call("dp_sgd", batch_size=N + 1)
