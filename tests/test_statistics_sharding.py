@@ -133,3 +133,25 @@ def test_accumulate_host_chunks_on_a_memmap(tmp_path):
         np.testing.assert_allclose(both[0], want["cross"], rtol=1e-5, atol=1e-4)
         np.testing.assert_allclose(both[1], want["class_grams"], rtol=1e-5, atol=1e-4)
     assert isinstance(gram, jax.Array) and gram.dtype == jnp.float32
+
+
+def test_chunked_ova_gradient_with_padding_under_jit():
+    """Regression: a lax.scan over padded row chunks miscompiled this sum on XLA CPU."""
+    import jax
+    import jax.numpy as jnp
+
+    from dptl.solvers import statistics
+    from dptl.solvers.logistic import clipped_gradient_sum_chunked
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(1000, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y = np.eye(5, dtype=np.float32)[rng.integers(0, 5, 1000)]
+    residual = 0.5 - y  # sigmoid(0) - y
+    scale = np.minimum(1, 1 / (np.linalg.norm(x, axis=1) * np.linalg.norm(residual, axis=1)))
+    want = x.T.astype(np.float64) @ (residual * scale[:, None])
+    xc, yc = statistics.shard_rows(x, y, chunk_rows=384)  # 3 chunks, the last one padded
+    w0 = jnp.zeros((16, 5))
+    for _ in range(3):
+        got = jax.jit(lambda a, b: clipped_gradient_sum_chunked(w0, a, b, 1.0, loss="ova"))(xc, yc)
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)
