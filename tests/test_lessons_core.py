@@ -1,0 +1,94 @@
+"""dptl.lessons: caches, self-checks and the slider/figure plumbing."""
+
+import json
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from dptl.lessons import cache as cache_mod
+from dptl.lessons import check, check_choice
+from dptl.lessons.explorer import Control, Explorer
+
+
+@pytest.fixture
+def tmp_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_mod, "CACHE_DIR", tmp_path)
+    monkeypatch.delenv("DPTL_LESSONS_RECOMPUTE", raising=False)
+    monkeypatch.delenv("DPTL_LESSONS_NO_COMPUTE", raising=False)
+    return tmp_path
+
+
+def test_cache_reuses_matching_spec_and_recomputes_stale(tmp_cache):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"a": np.arange(3.0), "b": math.inf}
+
+    first = cache_mod.cached("t", {"x": 1}, compute)
+    again = cache_mod.cached("t", {"x": 1}, compute)
+    assert len(calls) == 1 and first == again == {"a": [0.0, 1.0, 2.0], "b": math.inf}
+    cache_mod.cached("t", {"x": 2}, compute)  # stale spec: recomputed
+    assert len(calls) == 2
+    stored = json.loads((tmp_cache / "t.json").read_text())
+    assert stored["spec"]["x"] == 2 and stored["data"]["b"] == "inf"
+    assert not list(tmp_cache.glob("*.partial"))
+
+
+def test_cache_no_compute_mode_names_the_command(tmp_cache, monkeypatch):
+    monkeypatch.setenv("DPTL_LESSONS_NO_COMPUTE", "1")
+    with pytest.raises(RuntimeError, match="dptl.lessons.precompute noise"):
+        cache_mod.cached("noise_n10", {"x": 1}, lambda: {})
+
+
+def test_cache_force_recompute(tmp_cache, monkeypatch):
+    calls = []
+    cache_mod.cached("t", {}, lambda: calls.append(1) or {})
+    monkeypatch.setenv("DPTL_LESSONS_RECOMPUTE", "1")
+    cache_mod.cached("t", {}, lambda: calls.append(1) or {})
+    assert len(calls) == 2
+
+
+def test_check_never_raises_and_reports(capsys):
+    assert check(None, 2.0, hint="think") is False
+    assert "No answer yet" in capsys.readouterr().out
+    assert check(2.01, 2.0, rtol=0.01) is True
+    assert "Correct" in capsys.readouterr().out
+    assert check(3.0, 2.0) is False
+    assert check("abc", 2.0) is False
+    assert check_choice(None, "a", options=["a", "b"]) is False
+    assert check_choice("c", "a", options=["a", "b"]) is False
+    assert check_choice("a", "a", options=["a", "b"]) is True
+
+
+def _explorer():
+    ys = {v: np.arange(5.0) * v for v in (1, 2, 3)}
+    fig = go.Figure(go.Scatter(x=np.arange(5), y=ys[1]))
+
+    def draw(f, s):
+        f.data[0].y = ys[s["k"]]
+        return f"k = {s['k']}"
+
+    return Explorer(fig, [Control("k", [1, 2, 3], initial=1)], draw), ys
+
+
+def test_explorer_slider_redraws_figure():
+    ex, ys = _explorer()
+    assert ex.redraws == 1
+    ex.set(k=3)
+    np.testing.assert_allclose(ex.figure.data[0].y, ys[3])
+    assert ex.state == {"k": 3} and ex.redraws == 2 and "k = 3" in ex.status.value
+    ex.controls["k"].slider.value = 2  # what a browser slider move does
+    np.testing.assert_allclose(ex.figure.data[0].y, ys[2])
+    assert ex.widget().children[-2] is ex.figure
+    with pytest.raises(KeyError, match="no control"):
+        ex.set(z=1)
+
+
+def test_control_validates_initial():
+    with pytest.raises(ValueError, match="not one of"):
+        Control("k", [1, 2], initial=5)
+    with pytest.raises(ValueError, match="at least one"):
+        Control("k", [])

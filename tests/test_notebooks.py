@@ -1,0 +1,34 @@
+"""The lesson notebooks' structure. Running them is nbval's job:
+
+    pytest --nbval-lax notebooks/
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+
+
+def test_six_numbered_lessons():
+    assert [p.name[:3] for p in NOTEBOOKS] == [f"0{i}_" for i in range(1, 7)]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_structure(path):
+    nb = json.loads(path.read_text())
+    cells = nb["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    for c in code:  # committed without outputs
+        assert c.get("outputs", []) == [] and c.get("execution_count") is None, path.name
+    assert "Learning objectives" in "".join(cells[0]["source"])
+    assert "## Summary" in "".join(cells[-1]["source"])
+    assert "## Exercise" in text and "$" in text  # an exercise and some mathematics
+    sources = ["".join(c["source"]) for c in code]
+    assert any("check(" in s or "check_choice(" in s for s in sources), "no self-check cell"
+    assert any("answer = None" in s for s in sources), "exercise has no default answer"
+    # thin: logic lives in dptl.lessons
+    assert sum(len(s.splitlines()) for s in sources) < 60
+    assert not any(s.lstrip().startswith("def ") or "\ndef " in s for s in sources)
