@@ -67,7 +67,7 @@ def test_explorer_redraws_on_both_sliders(tables):
     after = np.array(ex.figure.data[7].y)
     assert np.all(after < before)  # more epsilon, less noise
     ex.set(batch_size=1000)
-    assert ex.figure.data[8].x == (1000,)
+    assert ex.figure.data[8].x == pytest.approx((1000,))
     assert "B = 1000" in ex.status.value
 
 

@@ -162,7 +162,8 @@ def fc_explorer(sw: FinalSweep) -> Explorer:
                 f"{sw.best_share(eps[ei]):g}")
 
     controls = [Control("epsilon", list(eps), label="ε", initial=1.0, fmt=fmt_eps),
-                Control("cov_share", list(sw.cov_shares), label="covariance share", initial=0.5)]
+                Control("cov_share", list(sw.cov_shares), label="covariance share",
+                        initial=float(sw.cov_shares[np.argmin(np.abs(sw.cov_shares - 0.5))]))]
     return Explorer(fig, controls, draw)
 
 
