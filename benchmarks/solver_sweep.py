@@ -4,8 +4,9 @@
     python benchmarks/solver_sweep.py --synthetic     # generated features of the same shape
 
 Sweep: 5 epsilons x 3 seeds x 4 solvers (DP least squares, DP-GD, DP-Newton, DP-FC) with the
-fixed defaults of ``dptl.solvers.sweep.DEFAULTS``. dptl runs each solver's sweep as one
-jit-compiled vmapped call (timed after a warm-up compile, and also cold). The baseline is the
+fixed defaults of ``dptl.solvers.sweep.DEFAULTS``. dptl runs each sweep through the solver's
+jit-compiled core, compiled once per sweep and reused for every point (timed cold, with
+compilation, and warm). The baseline is the
 same mathematics in NumPy, one (epsilon, seed) at a time, as a plain script would do it; it
 uses the same noise scales, so its accuracies match dptl's in distribution. Prints the times,
 the ratio, and the accuracies of both. Targets: dptl warm sweep <= 10 s on 2 CPU cores and

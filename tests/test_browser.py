@@ -106,7 +106,9 @@ def test_lesson1_epsilon_slider_redraws_in_browser(jupyterlab):
             page.wait_for_function(KERNEL_IDLE, timeout=120_000)
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
             page.wait_for_function(READ_FIGURE, timeout=240_000)  # truthy once drawn
-            before = json.loads(page.evaluate(READ_FIGURE))
+            page.wait_for_function(KERNEL_IDLE, timeout=240_000)  # every cell has run
+            before_raw = page.evaluate(READ_FIGURE)  # compare JS strings with JS strings
+            before = json.loads(before_raw)
             page.screenshot(path=str(ARTIFACTS / "lesson1_before.png"), full_page=False)
             # The epsilon slider is the first SelectionSlider of the explorer; its label is "ε".
             slider = page.locator(".widget-slider", has=page.locator("label", has_text="ε")).first
@@ -114,8 +116,8 @@ def test_lesson1_epsilon_slider_redraws_in_browser(jupyterlab):
             handle = slider.locator(".noUi-handle").first
             handle.focus()
             handle.press("ArrowRight")
-            page.wait_for_function(f"({READ_FIGURE})() !== {json.dumps(json.dumps(before))}",
-                                   timeout=30_000)
+            changed = f"() => {{ const v = ({READ_FIGURE})(); return v !== null && v !== {json.dumps(before_raw)}; }}"
+            page.wait_for_function(changed, timeout=60_000)
             after = json.loads(page.evaluate(READ_FIGURE))
             page.screenshot(path=str(ARTIFACTS / "lesson1_after_slider.png"), full_page=False)
         finally:

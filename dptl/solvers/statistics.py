@@ -3,7 +3,7 @@
 Every statistic a solver releases is a sum over examples (X^T X, X^T Y, clipped gradient
 sums, Hessians), so it can be computed in row chunks and with the rows sharded across all
 local devices: :func:`shard_rows` pads the rows with zeros (a zero feature row adds nothing
-to any of these sums) and lays them out over a 1-d device mesh; :func:`chunked_sum` scans
+to any of these sums) and lays them out over a 1-d device mesh; :func:`chunked_sum` sums
 over row chunks so that the (n, ...) intermediates of a big feature set never materialise
 at once; XLA inserts the cross-device reduction. :func:`accumulate_host_chunks` streams
 feature sets that do not fit in device memory (e.g. ImageNet, 1.28M x 1664) from the host.
