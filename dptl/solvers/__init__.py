@@ -4,12 +4,14 @@
 - :func:`dp_sgd`: DP-SGD / DP-GD / DP-Adam on the softmax loss, real Poisson sampling.
 - :func:`dp_newton`: one-vs-all logistic Newton with noisy per-class Hessians every step.
 - :func:`dp_fc`: one noisy feature covariance shared as preconditioner by all classes/steps.
+- :func:`dp_fc_sgd`: DP-FC's noisy covariance preconditioning Poisson-subsampled steps.
 
 Neighbouring relation: add/remove one example; the number of examples n is public.
 """
 
 from dptl.solvers.dpsgd import dp_sgd
 from dptl.solvers.fc import dp_fc
+from dptl.solvers.fc_sgd import dp_fc_sgd
 from dptl.solvers.inputs import preprocess_features
 from dptl.solvers.least_squares import dp_least_squares
 from dptl.solvers.newton import dp_newton
@@ -18,6 +20,7 @@ from dptl.solvers.result import LastLayerResult
 __all__ = [
     "LastLayerResult",
     "dp_fc",
+    "dp_fc_sgd",
     "dp_least_squares",
     "dp_newton",
     "dp_sgd",
