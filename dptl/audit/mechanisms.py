@@ -1,0 +1,351 @@
+"""The solvers' releases as mechanisms to audit, and deliberately broken variants.
+
+Each builder returns an :class:`AuditedMechanism`: a pure JAX ``release(key, x, y)`` built
+from the library's own code (``dptl.solvers.statistics``/``logistic`` for the statistic,
+``dptl.privacy`` for the noise, the solvers' ``*_releases`` for its calibrated std, and
+``dpsgd_weights`` itself for DP-GD), the claimed (epsilon, delta), and two neighbouring
+datasets (add/remove one example):
+
+- D' holds a *canary* x* = C e_1 (norm C, along the first axis) with label 0;
+- D is D' with the canary row set to zero. A zero row adds nothing to any statistic the
+  solvers release (every one is a sum of terms that are multiples of x_i), so running a
+  solver on D is running it on D' without the canary, with the same array shapes.
+
+Why this canary is the most distinguishable one: symmetric matrices are released as their
+upper triangle, where x x^T has norm sqrt((||x||^4 + sum_j x_j^4) / 2) <= ||x||^2 with
+equality for an axis-aligned x; the canary's contribution to X^T Y has norm ||x|| ||y|| = C;
+its one-vs-all Hessian contributions at W = 0 are all x x^T / 4 (p = 1/2), jointly
+sqrt(K) C^2 / 4; its gradient x (p - y)^T is longer than the clip norm G for the settings
+below, so it is clipped to exactly G. Every release therefore moves by exactly its stated
+sensitivity k_i, the composition of one step is mu-GDP with mu = sqrt(sum_i k_i^2 / s_i^2)
+with *equality*, and the optimal test (likelihood ratio) reaches the claimed epsilon: an
+audit of a correct mechanism can approach the claim from below but never exceed it.
+
+Broken variants (what an audit must catch):
+
+- ``noise_halved``: least squares with both noise stds halved (mu doubles);
+- ``batch_clipping``: DP-GD clipping the *sum* of the gradients to G instead of each
+  example's gradient. One example can then flip the clipped sum from G u to -G u: the
+  sensitivity is 2G, not G. D holds one example whose gradient opposes the canary's;
+- ``forgot_sqrt_k``: DP-Newton calibrated with Hessian sensitivity C^2/4 instead of
+  sqrt(K) C^2/4 (K = 6, 90% of the budget on the Hessians: mu grows by 2.35);
+- ``forgot_square``: DP-FC calibrated with covariance sensitivity C instead of C^2
+  (C = 3: mu grows by sqrt(0.5 * 9 + 0.5) = 2.24).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dptl import _validate
+from dptl.privacy import (
+    calibrate_full_batch,
+    clip_rows,
+    gaussian_noise,
+    gdp_epsilon,
+    symmetric_gaussian_noise,
+)
+from dptl.solvers import statistics
+from dptl.solvers.dpsgd import dpsgd_release, dpsgd_weights
+from dptl.solvers.fc import fc_releases
+from dptl.solvers.inputs import preprocess_features
+from dptl.solvers.least_squares import least_squares_releases
+from dptl.solvers.logistic import clipped_gradient_sum_chunked, ova_hessians
+from dptl.solvers.newton import newton_releases
+
+__all__ = [
+    "BROKEN",
+    "MECHANISMS",
+    "AuditedMechanism",
+    "canary_pair",
+    "dp_gd_batch_clipping_release",
+    "dp_gd_mechanism",
+    "dp_gd_release",
+    "fc_release",
+    "fc_mechanism",
+    "least_squares_mechanism",
+    "least_squares_release",
+    "make_mechanism",
+    "newton_mechanism",
+    "newton_release",
+]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AuditedMechanism:
+    """A randomised release, the (epsilon, delta) claimed for it, and a neighbouring pair.
+
+    ``release(key, x, y, scales)`` maps a key, chunked data (see ``statistics.shard_rows``)
+    and the dict ``scales`` (noise stds, clip norms: traced, so the library's mechanism and
+    its broken variant share one compilation) to a dict of arrays; it must be pure JAX so
+    runs can be vmapped over keys. ``symmetric``
+    names the releases that are symmetric matrices (observed through their upper
+    triangle). ``true_epsilon`` is what the mechanism really spends on this pair, from the
+    GDP formula with the noise actually added and the sensitivity actually reached: equal
+    to the claim for the library's mechanisms, above it for the broken ones.
+    """
+
+    name: str
+    release: Callable
+    without: tuple
+    with_canary: tuple
+    epsilon: float
+    delta: float
+    true_epsilon: float
+    scales: dict = dataclasses.field(default_factory=dict)
+    symmetric: tuple[str, ...] = ()
+    broken: str = ""
+
+    def __post_init__(self):
+        _validate.check_epsilon(self.epsilon, allow_inf=False)
+        _validate.check_delta(self.delta)
+        if not callable(self.release):
+            raise TypeError(f"release must be callable, got {self.release!r}")
+        if len(self.without) != 2 or len(self.with_canary) != 2:
+            raise ValueError("without and with_canary must each be a pair (x, y) of chunked arrays")
+        for a, b in zip(self.without, self.with_canary, strict=True):
+            if a.shape != b.shape:
+                raise ValueError(f"the two datasets must have the same shapes, got {a.shape} and {b.shape}")
+
+    def observe(self, release: dict) -> jax.Array:
+        """The release as one flat vector (upper triangles of the symmetric matrices)."""
+        parts = []
+        for name in sorted(release):
+            value = release[name]
+            if name in self.symmetric:
+                i, j = np.triu_indices(value.shape[-1])
+                value = value[..., i, j]
+            parts.append(jnp.ravel(value))
+        return jnp.concatenate(parts)
+
+
+def canary_pair(rows, *, feature_norm: float, num_classes: int, canary_label: int = 0):
+    """Chunked (D, D') from the other examples ``rows = (x, labels)`` and a canary C e_1.
+
+    The other examples go through the solvers' own per-example clipping to norm C.
+    """
+    x, labels = rows
+    d = x.shape[1]
+    x = np.asarray(preprocess_features(np.asarray(x, np.float32), feature_norm, "clip"))
+    canary = np.zeros((1, d), np.float32)
+    canary[0, 0] = feature_norm
+    labels = np.concatenate([[canary_label], np.asarray(labels, int)])
+    y1h = np.eye(num_classes, dtype=np.float32)[labels]
+    x_with = np.concatenate([canary, x])
+    x_without = np.concatenate([np.zeros_like(canary), x])
+    return statistics.shard_rows(x_without, y1h), statistics.shard_rows(x_with, y1h)
+
+
+def _random_rows(n, d, num_classes, feature_norm, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d)).astype(np.float32)
+    x *= feature_norm / np.linalg.norm(x, axis=1, keepdims=True)
+    return x, rng.integers(num_classes, size=n)
+
+
+def _mu(pairs) -> float:
+    """mu of a composition from (sensitivity reached, noise std actually added) pairs."""
+    return math.sqrt(sum((k / s) ** 2 for k, s in pairs))
+
+
+def _check_broken(broken, allowed):
+    if broken not in (None, *allowed):
+        raise ValueError(f"broken must be None or one of {allowed}, got {broken!r}")
+
+
+def _shape(x, y):
+    return x.shape[-1], y.shape[-1]
+
+
+def least_squares_release(key, x, y, scales):
+    """X^T X and X^T Y with the noise of ``dp_least_squares`` (as in least_squares_weights)."""
+    d, k = _shape(x, y)
+    k_cov, k_xty = jax.random.split(key)
+    return {
+        "X^T X": statistics.gram(x) + symmetric_gaussian_noise(k_cov, d, scales["cov_std"]),
+        "X^T Y": statistics.cross(x, y) + gaussian_noise(k_xty, (d, k), scales["xty_std"]),
+    }
+
+
+def least_squares_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8,
+                            num_classes: int = 2, num_examples: int = 16,
+                            feature_norm: float = 1.0, broken: str | None = None,
+                            seed: int = 0) -> AuditedMechanism:
+    """DP least squares: X^T X (sensitivity C^2) and X^T Y (sensitivity C), released once.
+
+    Noise from ``least_squares_releases``; ``broken="noise_halved"`` halves both stds.
+    """
+    _check_broken(broken, ("noise_halved",))
+    rel = least_squares_releases(epsilon, delta, feature_norm=feature_norm)
+    factor = 0.5 if broken else 1.0
+    cov_std, xty_std = factor * rel[0].noise_std, factor * rel[1].noise_std
+    without, with_canary = canary_pair(_random_rows(num_examples, dim, num_classes, feature_norm, seed),
+                                       feature_norm=feature_norm, num_classes=num_classes)
+    c = feature_norm
+    return AuditedMechanism(
+        name="least squares", release=least_squares_release, without=without,
+        with_canary=with_canary, epsilon=epsilon, delta=delta, symmetric=("X^T X",),
+        scales={"cov_std": cov_std, "xty_std": xty_std},
+        true_epsilon=gdp_epsilon(_mu([(c * c, cov_std), (c, xty_std)]), delta),
+        broken="noise std halved" if broken else "",
+    )
+
+
+def dp_gd_release(key, x, y, scales):
+    """One step of the library's ``dpsgd_weights`` (full batch, SGD, lr 1, W_0 = 0).
+
+    W_1 = -(clipped sum + noise) / n, so the release is -n W_1 (n cancels exactly).
+    """
+    d, k = _shape(x, y)
+    n = x.shape[0] * x.shape[1]
+    w0 = jnp.zeros((d, k), x.dtype)
+    w1, _ = dpsgd_weights(key, (x, y), w0, scales["std"], scales["grad_clip"], 1.0, steps=1,
+                          optimizer="sgd", sampling_rate=1.0, num_examples=n)
+    return {"clipped gradient sum": -n * w1}
+
+
+def dp_gd_batch_clipping_release(key, x, y, scales):
+    """BROKEN: the gradient *sum* is clipped to G, each example's gradient is not."""
+    d, k = _shape(x, y)
+    w0 = jnp.zeros((d, k), x.dtype)
+    total = clipped_gradient_sum_chunked(w0, x, y, jnp.inf)  # no per-example clipping
+    total = clip_rows(total.reshape(1, -1), scales["grad_clip"]).reshape(total.shape)
+    return {"clipped gradient sum": total + gaussian_noise(key, total.shape, scales["std"])}
+
+
+def dp_gd_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8, grad_clip: float = 0.25,
+                    broken: str | None = None) -> AuditedMechanism:
+    """One full-batch DP-GD step (softmax loss, K = 2, C = 1, W = 0): the clipped gradient sum.
+
+    The library's mechanism is ``dpsgd_weights`` itself (:func:`dp_gd_release`), noise from
+    ``dpsgd_release(steps=1)``. D holds one example 0.5 e_1 of class 0, whose gradient (norm
+    0.35 > G) opposes the canary's (class 1, norm 0.71). ``broken="batch_clipping"`` clips
+    the gradient *sum* to G instead of each gradient: the canary then flips the clipped sum
+    from G u to -G u, a change of 2G.
+    """
+    _check_broken(broken, ("batch_clipping",))
+    g = _validate.check_positive("grad_clip", grad_clip)
+    if g > 0.35:
+        raise ValueError(f"grad_clip must be <= 0.35 so both gradients get clipped, got {grad_clip!r}")
+    x = np.zeros((1, dim), np.float32)
+    x[0, 0] = 0.5
+    without, with_canary = canary_pair((x, [0]), feature_norm=1.0, num_classes=2, canary_label=1)
+    std = dpsgd_release(epsilon, delta, num_examples=2, steps=1, grad_clip=g).noise_std
+    return AuditedMechanism(
+        name="DP-GD", release=dp_gd_batch_clipping_release if broken else dp_gd_release,
+        without=without, with_canary=with_canary, epsilon=epsilon, delta=delta,
+        scales={"std": std, "grad_clip": g},
+        true_epsilon=gdp_epsilon((2 * g if broken else g) / std, delta),
+        broken="per-batch instead of per-example clipping" if broken else "",
+    )
+
+
+def newton_release(key, x, y, scales):
+    """One DP-Newton step's releases at W = 0 (as in newton_weights)."""
+    d, k = _shape(x, y)
+    w0 = jnp.zeros((d, k), x.dtype)
+    k_hess, k_grad = jax.random.split(key)
+    hess = ova_hessians(w0, x) + symmetric_gaussian_noise(k_hess, d, scales["hess_std"], (k,))
+    grad = clipped_gradient_sum_chunked(w0, x, y, scales["grad_clip"], loss="ova")
+    return {"one-vs-all Hessians": hess,
+            "clipped gradient sum": grad + gaussian_noise(k_grad, grad.shape, scales["grad_std"])}
+
+
+def newton_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8, num_classes: int = 6,
+                     num_examples: int = 16, grad_clip: float = 0.5, hessian_share: float = 0.9,
+                     broken: str | None = None, seed: int = 0) -> AuditedMechanism:
+    """One DP-Newton step at W = 0 (C = 1): the K one-vs-all Hessians and the gradient sum.
+
+    Noise from ``newton_releases(steps=1)``; ``broken="forgot_sqrt_k"`` calibrates with
+    Hessian sensitivity C^2/4 instead of sqrt(K) C^2/4 (K = 6, 90% of the budget on the
+    Hessians: mu grows by sqrt(0.9 K + 0.1) = 2.35).
+    """
+    _check_broken(broken, ("forgot_sqrt_k",))
+    k, g = num_classes, grad_clip
+    if g > math.sqrt(k) / 2:
+        raise ValueError(f"grad_clip must be <= sqrt(K)/2 = {math.sqrt(k) / 2:.3g}, got {g!r}")
+    if broken:
+        rel = calibrate_full_batch(epsilon, delta, [("one-vs-all Hessians", 0.25, 1, hessian_share),
+                                                    ("clipped gradient sum", g, 1, 1 - hessian_share)])
+    else:
+        rel = newton_releases(epsilon, delta, num_classes=k, steps=1, grad_clip=g,
+                              hessian_share=hessian_share)
+    hess_std, grad_std = rel[0].noise_std, rel[1].noise_std
+    without, with_canary = canary_pair(_random_rows(num_examples, dim, k, 1.0, seed),
+                                       feature_norm=1.0, num_classes=k)
+    return AuditedMechanism(
+        name="DP-Newton", release=newton_release, without=without, with_canary=with_canary,
+        epsilon=epsilon, delta=delta, symmetric=("one-vs-all Hessians",),
+        scales={"hess_std": hess_std, "grad_std": grad_std, "grad_clip": g},
+        true_epsilon=gdp_epsilon(_mu([(math.sqrt(k) / 4, hess_std), (g, grad_std)]), delta),
+        broken="Hessian sensitivity without sqrt(K)" if broken else "",
+    )
+
+
+def fc_release(key, x, y, scales):
+    """DP-FC's covariance and first gradient release at W = 0 (as in fc_weights)."""
+    d, k = _shape(x, y)
+    w0 = jnp.zeros((d, k), x.dtype)
+    k_cov, k_steps = jax.random.split(key)
+    cov = statistics.gram(x) + symmetric_gaussian_noise(k_cov, d, scales["cov_std"])
+    grad = clipped_gradient_sum_chunked(w0, x, y, scales["grad_clip"], loss="ova")
+    noise = gaussian_noise(jax.random.split(k_steps, 1)[0], grad.shape, scales["grad_std"])
+    return {"feature covariance X^T X": cov, "clipped gradient sum": grad + noise}
+
+
+def fc_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8, num_classes: int = 2,
+                 num_examples: int = 16, feature_norm: float = 3.0, grad_clip: float = 1.0,
+                 cov_share: float = 0.5, broken: str | None = None, seed: int = 0) -> AuditedMechanism:
+    """DP-FC's covariance X^T X and its first gradient sum (one-vs-all loss, W = 0).
+
+    Noise from ``fc_releases(steps=1)``; ``broken="forgot_square"`` calibrates the
+    covariance with sensitivity C instead of C^2 (C = 3: mu grows by sqrt(0.5 * 9 + 0.5)).
+    """
+    _check_broken(broken, ("forgot_square",))
+    c, g = feature_norm, grad_clip
+    if g > c * math.sqrt(num_classes) / 2:
+        raise ValueError(f"grad_clip must be <= C sqrt(K)/2 so the canary's gradient is clipped, got {g!r}")
+    if broken:
+        rel = calibrate_full_batch(epsilon, delta, [("feature covariance X^T X", c, 1, cov_share),
+                                                    ("clipped gradient sum", g, 1, 1 - cov_share)])
+    else:
+        rel = fc_releases(epsilon, delta, steps=1, feature_norm=c, grad_clip=g, cov_share=cov_share)
+    cov_std, grad_std = rel[0].noise_std, rel[1].noise_std
+    without, with_canary = canary_pair(_random_rows(num_examples, dim, num_classes, c, seed),
+                                       feature_norm=c, num_classes=num_classes)
+    return AuditedMechanism(
+        name="DP-FC", release=fc_release, without=without, with_canary=with_canary,
+        epsilon=epsilon, delta=delta, symmetric=("feature covariance X^T X",),
+        scales={"cov_std": cov_std, "grad_std": grad_std, "grad_clip": g},
+        true_epsilon=gdp_epsilon(_mu([(c * c, cov_std), (g, grad_std)]), delta),
+        broken="covariance sensitivity C instead of C^2" if broken else "",
+    )
+
+
+MECHANISMS = {
+    "least_squares": least_squares_mechanism,
+    "dp_gd": dp_gd_mechanism,
+    "newton": newton_mechanism,
+    "fc": fc_mechanism,
+}
+BROKEN = {
+    "least_squares": "noise_halved",
+    "dp_gd": "batch_clipping",
+    "newton": "forgot_sqrt_k",
+    "fc": "forgot_square",
+}
+
+
+def make_mechanism(name: str, epsilon: float, delta: float = 1e-5, *, broken: bool = False,
+                   **options) -> AuditedMechanism:
+    """``MECHANISMS[name]`` at (epsilon, delta), or its broken variant ``BROKEN[name]``."""
+    if name not in MECHANISMS:
+        raise ValueError(f"mechanism must be one of {list(MECHANISMS)}, got {name!r}")
+    return MECHANISMS[name](epsilon, delta, broken=BROKEN[name] if broken else None, **options)
+
