@@ -19,7 +19,6 @@ when the notebook starts rather than cached. The explorer only indexes its array
 
 from __future__ import annotations
 
-
 import jax
 import numpy as np
 from plotly.subplots import make_subplots
@@ -104,7 +103,7 @@ def audit_sweep(**overrides) -> AuditSweep:
     root = jax.random.key(params["seed"], impl="rbg")
     curves = {}
     for i, eps in enumerate(params["epsilons"]):
-        for j, variant in enumerate(VARIANTS):
+        for j in range(len(VARIANTS)):
             mech = least_squares_mechanism(eps, params["delta"], dim=params["dim"],
                                            broken="noise_halved" if j else None)
             key = jax.random.fold_in(root, i * len(VARIANTS) + j)
