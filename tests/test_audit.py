@@ -24,6 +24,7 @@ from dptl.audit import (
     audit_curve,
     choose_threshold,
     clopper_pearson,
+    dp_sgd_mechanism,
     epsilon_lower_bound,
     make_mechanism,
     sample_releases,
@@ -64,6 +65,17 @@ def test_broken_variants_are_caught(audits, name):
     assert r.broken and r.true_epsilon > 1.8 * EPSILON
     assert r.epsilon_lower_bound > EPSILON, str(r)
     assert r.caught and r.epsilon_lower_bound <= r.true_epsilon
+
+
+def test_poisson_subsampled_dp_sgd():
+    """The real Poisson sampling of dpsgd_weights, against the library's PLD accounting."""
+    sound = dp_sgd_mechanism(1.0, DELTA)
+    r = audit(sound, jax.random.key(200, impl=IMPL), trials=10_000)
+    assert 0 < r.epsilon_lower_bound <= sound.epsilon == sound.true_epsilon, str(r)
+    broken = dp_sgd_mechanism(1.0, DELTA, broken="overclaimed_amplification")
+    assert broken.epsilon < 0.5 * broken.true_epsilon
+    r = audit(broken, jax.random.key(201, impl=IMPL), trials=30_000)
+    assert r.caught and r.epsilon_lower_bound <= r.true_epsilon, str(r)
 
 
 def test_broken_variants_are_named():

@@ -30,12 +30,15 @@ Broken variants (what an audit must catch):
 - ``forgot_sqrt_k``: DP-Newton calibrated with Hessian sensitivity C^2/4 instead of
   sqrt(K) C^2/4 (K = 6, 90% of the budget on the Hessians: mu grows by 2.35);
 - ``forgot_square``: DP-FC calibrated with covariance sensitivity C instead of C^2
-  (C = 3: mu grows by sqrt(0.5 * 9 + 0.5) = 2.24).
+  (C = 3: mu grows by sqrt(0.5 * 9 + 0.5) = 2.24);
+- ``overclaimed_amplification`` (Poisson-subsampled DP-SGD, :func:`dp_sgd_mechanism`):
+  accounted at sampling rate q/10 while the loader samples at q.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 
@@ -47,12 +50,13 @@ from dptl import _validate
 from dptl.privacy import (
     calibrate_full_batch,
     clip_rows,
+    dpsgd_epsilon,
     gaussian_noise,
     gdp_epsilon,
     symmetric_gaussian_noise,
 )
 from dptl.solvers import statistics
-from dptl.solvers.dpsgd import dpsgd_release, dpsgd_weights
+from dptl.solvers.dpsgd import dpsgd_release, dpsgd_weights, physical_chunk
 from dptl.solvers.fc import fc_releases
 from dptl.solvers.inputs import preprocess_features
 from dptl.solvers.least_squares import least_squares_releases
@@ -67,6 +71,8 @@ __all__ = [
     "dp_gd_batch_clipping_release",
     "dp_gd_mechanism",
     "dp_gd_release",
+    "dp_sgd_mechanism",
+    "dp_sgd_release",
     "fc_release",
     "fc_mechanism",
     "least_squares_mechanism",
@@ -325,6 +331,63 @@ def fc_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8, num_class
         scales={"cov_std": cov_std, "grad_std": grad_std, "grad_clip": g},
         true_epsilon=gdp_epsilon(_mu([(c * c, cov_std), (g, grad_std)]), delta),
         broken="covariance sensitivity C instead of C^2" if broken else "",
+    )
+
+
+def dp_sgd_release(key, x, y, scales, *, sampling_rate):
+    """One Poisson-subsampled step of the library's ``dpsgd_weights`` (SGD, lr 1, W_0 = 0).
+
+    W_1 = -(sum over the Poisson sample + noise) / (q n): the release is -q n W_1.
+    ``x``/``y`` are flat here (the Poisson path of ``dpsgd_weights`` samples rows itself);
+    the sampling rate is static (it shapes the sampling code), see :func:`_dp_sgd_release_at`.
+    """
+    n, d = x.shape
+    k = y.shape[-1]
+    q = sampling_rate
+    w1, _ = dpsgd_weights(key, (x, y), jnp.zeros((d, k), x.dtype), scales["std"],
+                          scales["grad_clip"], 1.0, steps=1, optimizer="sgd", sampling_rate=q,
+                          num_examples=n, physical_batch_size=physical_chunk(q, n))
+    return {"clipped gradient sum": -q * n * w1}
+
+
+@functools.cache
+def _dp_sgd_release_at(sampling_rate: float):
+    """One release function per sampling rate, so audits at one rate share a compilation."""
+    return functools.partial(dp_sgd_release, sampling_rate=sampling_rate)
+
+
+def dp_sgd_mechanism(noise_multiplier: float = 1.0, delta: float = 1e-5, *, dim: int = 8,
+                     sampling_rate: float = 0.5, num_examples: int = 4, grad_clip: float = 0.5,
+                     broken: str | None = None) -> AuditedMechanism:
+    """One Poisson-subsampled DP-SGD step (softmax loss, K = 2, C = 1, W = 0).
+
+    The mechanism is ``dpsgd_weights`` with its real Poisson sampling (each row in with
+    probability q); the claim is the library's PLD accounting of one step,
+    ``dpsgd_epsilon(noise_multiplier, q, 1, delta)`` (calibrating the noise to an epsilon
+    with PLD takes ~20 s, so this builder goes the other way). The other rows are zero, so
+    the only randomness besides the noise is whether the canary is in the batch.
+    ``broken="overclaimed_amplification"``: the accountant is told the sampling rate is q/10
+    while the loader samples at q (e.g. a batch size / dataset size mix-up), so the claim
+    is far below what the mechanism spends.
+    """
+    _check_broken(broken, ("overclaimed_amplification",))
+    sigma = _validate.check_positive("noise_multiplier", noise_multiplier)
+    q = _validate.check_fraction("sampling_rate", sampling_rate)
+    g = _validate.check_positive("grad_clip", grad_clip)
+    if g > math.sqrt(0.5):
+        raise ValueError(f"grad_clip must be <= sqrt(1/2) so the canary's gradient is clipped, got {g!r}")
+    x = np.zeros((num_examples - 1, dim), np.float32)
+    without, with_canary = canary_pair((x, [0] * (num_examples - 1)), feature_norm=1.0,
+                                       num_classes=2, canary_label=1)
+    flat = lambda pair: tuple(a.reshape(-1, a.shape[-1])[:num_examples] for a in pair)
+    true_epsilon = dpsgd_epsilon(sigma, q, 1, delta, "pld")
+    return AuditedMechanism(
+        name="DP-SGD (Poisson)", release=_dp_sgd_release_at(q), without=flat(without),
+        with_canary=flat(with_canary), delta=delta,
+        epsilon=dpsgd_epsilon(sigma, q / 10, 1, delta, "pld") if broken else true_epsilon,
+        true_epsilon=true_epsilon,
+        scales={"std": sigma * g, "grad_clip": g},
+        broken="accounted at q/10, sampled at q" if broken else "",
     )
 
 
