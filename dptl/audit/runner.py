@@ -87,7 +87,10 @@ def _runner(mech: AuditedMechanism):
         def run(key, index, x, y, scales):
             return mech.observe(mech.release(jax.random.fold_in(key, index), x, y, scales))
 
-        fn = _COMPILED[cache_key] = jax.jit(jax.vmap(run, in_axes=(None, 0, None, None, None)))
+        runs = jax.vmap(run, in_axes=(None, 0, None, None, None))
+        chunk = lambda key, start, x, y, scales: runs(
+            key, start + jnp.arange(CHUNK, dtype=jnp.uint32), x, y, scales)
+        fn = _COMPILED[cache_key] = jax.jit(chunk)
     return fn
 
 
@@ -99,8 +102,8 @@ def sample_releases(mech: AuditedMechanism, key: jax.Array, runs: int, *, canary
     x, y = mech.with_canary if canary else mech.without
     out = []
     for lo in range(start, start + runs, CHUNK):
-        idx = jnp.arange(lo, lo + CHUNK, dtype=jnp.uint32)  # padded: one shape, one compile
-        block = np.asarray(fn(key, idx, x, y, mech.scales), np.float64)
+        # always CHUNK runs (one shape, one compilation); the excess is dropped
+        block = np.asarray(fn(key, np.uint32(lo), x, y, mech.scales), np.float64)
         out.append(block[: start + runs - lo])
     return np.concatenate(out)
 
