@@ -1,12 +1,12 @@
 """The solvers' releases as mechanisms to audit, and deliberately broken variants.
 
-Each builder returns an :class:`AuditedMechanism`: a pure JAX ``release(key, x, y)`` built
-from the library's own code (``dptl.solvers.statistics``/``logistic`` for the statistic,
-``dptl.privacy`` for the noise, the solvers' ``*_releases`` for its calibrated std, and
-``dpsgd_weights`` itself for DP-GD), the claimed (epsilon, delta), and two neighbouring
-datasets (add/remove one example):
+Each builder returns an :class:`AuditedMechanism`: a pure JAX ``release(key, x, y, scales)``
+built from the library's own code (``dptl.solvers.statistics``/``logistic`` for the
+statistic, ``dptl.privacy`` for the noise, the solvers' ``*_releases`` for its calibrated
+std, and ``dpsgd_weights`` itself for DP-GD and Poisson-subsampled DP-SGD), the claimed
+(epsilon, delta), and two neighbouring datasets (add/remove one example):
 
-- D' holds a *canary* x* = C e_1 (norm C, along the first axis) with label 0;
+- D' holds a *canary* x* = C e_1 (norm C, along the first axis), label 0 (1 for DP-GD/SGD);
 - D is D' with the canary row set to zero. A zero row adds nothing to any statistic the
   solvers release (every one is a sum of terms that are multiples of x_i), so running a
   solver on D is running it on D' without the canary, with the same array shapes.
@@ -90,11 +90,11 @@ class AuditedMechanism:
     ``release(key, x, y, scales)`` maps a key, chunked data (see ``statistics.shard_rows``)
     and the dict ``scales`` (noise stds, clip norms: traced, so the library's mechanism and
     its broken variant share one compilation) to a dict of arrays; it must be pure JAX so
-    runs can be vmapped over keys. ``symmetric``
-    names the releases that are symmetric matrices (observed through their upper
-    triangle). ``true_epsilon`` is what the mechanism really spends on this pair, from the
-    GDP formula with the noise actually added and the sensitivity actually reached: equal
-    to the claim for the library's mechanisms, above it for the broken ones.
+    runs can be vmapped over keys. ``symmetric`` names the releases that are symmetric
+    matrices (observed through their upper triangle). ``true_epsilon`` is what the
+    mechanism really spends on this pair, from the GDP formula (PLD for Poisson sampling)
+    with the noise actually added and the sensitivity actually reached: equal to the claim
+    for the library's mechanisms, above it for the broken ones.
     """
 
     name: str
