@@ -19,6 +19,8 @@ when the notebook starts rather than cached. The explorer only indexes its array
 
 from __future__ import annotations
 
+import math
+
 import jax
 import numpy as np
 from plotly.subplots import make_subplots
@@ -112,6 +114,11 @@ def audit_sweep(**overrides) -> AuditSweep:
     return AuditSweep(params, curves)
 
 
+def _bars(counts: np.ndarray) -> np.ndarray:
+    """Counts as floats for a log axis: empty bins are NaN (not drawn), not 0."""
+    return np.where(counts > 0, counts, np.nan).astype(float)
+
+
 def audit_explorer(sweep: AuditSweep) -> Explorer:
     """Sliders: number of runs, claimed epsilon, variant. Left: eps_lb against the number
     of runs, with the claim and the true epsilon; right: the test's scores on D and D'."""
@@ -132,9 +139,9 @@ def audit_explorer(sweep: AuditSweep) -> Explorer:
                     row=1, col=1)  # 3
     fig.add_scatter(x=[trials[0]], y=[0], mode="markers", name="selected",
                     marker=dict(size=14, color="black", symbol="x"), row=1, col=1)  # 4
-    fig.add_bar(x=centers, y=sw.hist[0, 0, 0, 0], name="runs on D (without canary)",
+    fig.add_bar(x=centers, y=_bars(sw.hist[0, 0, 0, 0]), name="runs on D (without canary)",
                 marker_color="#7f7f7f", opacity=0.6, row=1, col=2)  # 5
-    fig.add_bar(x=centers, y=sw.hist[0, 0, 0, 1], name="runs on D′ (with canary)",
+    fig.add_bar(x=centers, y=_bars(sw.hist[0, 0, 0, 1]), name="runs on D′ (with canary)",
                 marker_color="#ff7f0e", opacity=0.6, row=1, col=2)  # 6
     fig.add_scatter(x=[0, 0], y=[0.5, 1e5], mode="lines", name="threshold",
                     line=dict(color="black", dash="dash"), row=1, col=2)  # 7
@@ -144,7 +151,7 @@ def audit_explorer(sweep: AuditSweep) -> Explorer:
     fig.update_yaxes(type="log", title_text="runs", row=1, col=2)
     fig.update_layout(height=460, barmode="overlay", margin=dict(t=60, b=40),
                       legend=dict(orientation="h", y=-0.2, font=dict(size=10)))
-    ymax = float(max(sw.true_epsilon.max(), sw.bounds.max())) * 1.05
+    ymax = np.maximum(sw.true_epsilon.max(1), sw.bounds.max((1, 2))) * 1.1  # per claimed ε
 
     def draw(f, s):
         i, j, k = sw.index(s["epsilon"], s["variant"], s["trials"])
@@ -154,9 +161,11 @@ def audit_explorer(sweep: AuditSweep) -> Explorer:
         d[2].y, d[2].name = [eps, eps], f"claimed ε = {eps:g}"
         d[3].y = [sw.true_epsilon[i, j]] * 2
         d[4].x, d[4].y = [trials[k]], [sw.bounds[i, j, k]]
-        d[5].y, d[6].y = sw.hist[i, j, k, 0], sw.hist[i, j, k, 1]
-        d[7].x = [sw.threshold[i, j, k]] * 2
-        f.layout.yaxis.range = [0, ymax]
+        d[5].y, d[6].y = _bars(sw.hist[i, j, k, 0]), _bars(sw.hist[i, j, k, 1])
+        top = 2.0 * max(1, sw.hist[i, j, k].max())
+        d[7].x, d[7].y = [sw.threshold[i, j, k]] * 2, [0.8, top]
+        f.layout.yaxis.range = [0, float(ymax[i])]
+        f.layout.yaxis2.range = [-0.1, math.log10(top)]
         tp, pos, fp, neg = sw.counts[i, j, k]
         lb = sw.bounds[i, j, k]
         verdict = ("<b style='color:#d62728'>CAUGHT: the claim is false</b>" if lb > eps
