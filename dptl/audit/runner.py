@@ -148,7 +148,9 @@ def audit_curve(mech: AuditedMechanism, key: jax.Array, trials: Sequence[int], *
                 keep_scores: bool = False) -> list[AuditResult]:
     """:func:`audit` at every number of ``trials``, sharing the runs (prefixes of the largest).
 
-    ``keep_scores=True`` keeps each audit's evaluation scores (``result.scores``).
+    Each point is a valid audit on its own (probability >= ``confidence``); the largest
+    point of a curve of T points holds with probability >= 1 - T (1 - confidence) (union
+    bound). ``keep_scores=True`` keeps each audit's evaluation scores (``result.scores``).
     """
     if isinstance(trials, int) or not len(trials):
         raise ValueError(f"trials must be a non-empty sequence of integers, got {trials!r}")
