@@ -24,7 +24,6 @@ from dptl.data import FeatureSet
 from dptl.lessons.cache import cached
 from dptl.lessons.data import fingerprint
 from dptl.lessons.explorer import Control, Explorer, fmt_eps
-from dptl.solvers import dp_fc
 from dptl.solvers.fc import fc_releases
 from dptl.solvers.least_squares import least_squares_releases
 from dptl.solvers.sweep import DEFAULTS, privacy_utility
@@ -45,36 +44,19 @@ FC_DEFAULTS = dict(
 )
 
 
-def _fc_grid(key, fs: FeatureSet, epsilons, num_seeds, delta, **hp):
-    """DP-FC accuracy (E, S), one :func:`dptl.solvers.dp_fc` call per (epsilon, seed) with
-    the keys ``privacy_utility`` would use. (The batched sweep returned chance accuracy for
-    DP-FC on this data at the time of writing; the per-run solver does not.)"""
-    keys = jax.random.split(key, (len(epsilons), num_seeds))
-    defaults = {k: v for k, v in DEFAULTS["fc"].items() if k not in hp}
-    acc = np.zeros((len(epsilons), num_seeds))
-    for i, e in enumerate(epsilons):
-        for j in range(num_seeds):
-            r = dp_fc(keys[i, j], fs.x_train, fs.y_train, epsilon=e, delta=delta,
-                      **defaults, **hp)
-            acc[i, j] = r.accuracy(fs.x_test, fs.y_test)
-    return acc
-
-
 def compute_final(fs: FeatureSet, p: dict) -> dict:
     key = jax.random.key(p["seed"])
     args = (key, fs.x_train, fs.y_train, fs.x_test, fs.y_test)
     kw = dict(epsilons=p["epsilons"], num_seeds=p["num_seeds"], delta=p["delta"])
     out = {"methods": {}, "nonprivate": {}}
     for m in p["methods"]:
-        if m == "fc":
-            out["methods"][m] = _fc_grid(key, fs, **kw)
-            out["nonprivate"][m] = _fc_grid(key, fs, [math.inf], 1, p["delta"])[0, 0]
-            continue
         r = privacy_utility(m, *args, **kw)
         out["methods"][m] = r.accuracy
         out["nonprivate"][m] = privacy_utility(
             m, *args, epsilons=[math.inf], num_seeds=1, delta=p["delta"]).accuracy[0, 0]
-    out["fc_share"] = [_fc_grid(key, fs, cov_share=s, **kw) for s in p["cov_shares"]]
+    out["fc_share"] = [
+        privacy_utility("fc", *args, cov_share=s, **kw).accuracy for s in p["cov_shares"]
+    ]
     return out
 
 

@@ -54,7 +54,10 @@ def ova_hessians(w, xc):
 
     def chunk(x):
         p = jax.nn.sigmoid(x @ w)
-        return jnp.einsum("nk,nd,ne->kde", p * (1 - p), x, x)
+        s = p * (1 - p)
+        # K weighted Grams, one matrix product each: XLA CPU runs these ~1.5x faster than the
+        # equivalent three-operand einsum.
+        return jnp.stack([(x * s[:, k, None]).T @ x for k in range(w.shape[1])])
 
     return statistics.chunked_sum(chunk, xc)
 
@@ -64,14 +67,15 @@ def cross_entropy(w, x, y1h):
     return -jnp.mean(jnp.sum(y1h * jax.nn.log_softmax(x @ w), axis=-1))
 
 
-def scan_steps(step, w0, keys):
+def scan_steps(step, w0, keys, first_step=None):
     """``lax.scan(step, w0, keys)`` with the first step peeled off the loop.
 
     Under ``vmap`` over keys and noise scales the shared zero start is not batched, so
-    whatever the first step computes from ``w0`` alone (the gradient, the Hessians, which at
-    w = 0 are X^T X / 4 for every class) is computed once for all sweep points.
+    whatever the first step computes from ``w0`` alone (the gradient, the Hessians) is
+    computed once for all sweep points. ``first_step`` (default ``step``) may replace the
+    first step by a cheaper function that gives the same result at ``w0``.
     """
-    w1, first = step(w0, keys[0])
+    w1, first = (step if first_step is None else first_step)(w0, keys[0])
     w, rest = jax.lax.scan(step, w1, keys[1:])
     history = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
     return w, history

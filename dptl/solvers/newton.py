@@ -53,9 +53,9 @@ def newton_weights(key, xc, yc, hess_std, grad_std, grad_clip, ridge, learning_r
     d, num_classes = xc.shape[-1], yc.shape[-1]
     eye = jnp.eye(d, dtype=xc.dtype)
 
-    def step(w, step_key):
+    def step(w, step_key, hessians=ova_hessians):
         k_hess, k_grad = jax.random.split(step_key)
-        hess = ova_hessians(w, xc) + symmetric_gaussian_noise(k_hess, d, hess_std, (num_classes,))
+        hess = hessians(w, xc) + symmetric_gaussian_noise(k_hess, d, hess_std, (num_classes,))
         hess = project_psd(hess) + ridge * eye
         grad = clipped_gradient_sum_chunked(w, xc, yc, grad_clip, loss="ova")
         grad = grad + gaussian_noise(k_grad, grad.shape, grad_std) + ridge * w
@@ -63,8 +63,12 @@ def newton_weights(key, xc, yc, hess_std, grad_std, grad_clip, ridge, learning_r
         w = w - learning_rate * direction
         return w, {"noisy_grad_norm": jnp.linalg.norm(grad)}
 
+    def hessians_at_zero(w, xc):  # sigmoid(0) = 1/2: every class's Hessian is X^T X / 4
+        return jnp.broadcast_to(statistics.gram(xc) / 4, (num_classes, d, d))
+
     w0 = jnp.zeros((d, num_classes), xc.dtype)
-    return scan_steps(step, w0, jax.random.split(key, steps))
+    first_step = functools.partial(step, hessians=hessians_at_zero)
+    return scan_steps(step, w0, jax.random.split(key, steps), first_step=first_step)
 
 
 def dp_newton(

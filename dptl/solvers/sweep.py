@@ -1,8 +1,9 @@
 """Privacy-utility sweeps: one method, many epsilons and seeds, one compilation.
 
 Noise scales are calibrated on the host for each epsilon (exact GDP or PLD); the method's
-jit-compiled pure core is then run for every (epsilon, seed) pair with the noise scales as
-traced arguments, so the whole curve compiles once. The key of
+pure core takes the noise scales as traced arguments, so the whole curve compiles once: for
+least squares, DP-GD and DP-FC the grid is one vmapped call, for DP-Newton and Poisson DP-SGD
+the compiled core runs point by point. The key of
 pair (e, s) is ``jax.random.split(key, (E, S))[e, s]``, and the solver functions give the
 same weights when called with that key.
 """
@@ -27,6 +28,10 @@ from dptl.solvers.least_squares import least_squares_releases, least_squares_wei
 from dptl.solvers.newton import newton_releases, newton_weights
 
 __all__ = ["METHODS", "SweepResult", "privacy_utility", "DEFAULTS"]
+
+# Methods whose grid runs as one vmapped program (checked equal to the point-by-point
+# solvers in tests/test_solvers_sweep.py).
+_BATCHED = ("least_squares", "dp_gd", "fc")
 
 # Fixed defaults, never tuned on the shipped data: dp_gd and fc were chosen by
 # benchmarks/tune_defaults.py on a synthetic proxy shaped like backbone features; the others
@@ -229,21 +234,33 @@ def privacy_utility(
     yt = jnp.asarray(y_test)
     fit, data = _core(method, xp, y1h, n, hp)
 
-    # Each (epsilon, seed) point calls the method's jit-compiled core, compiled once for the
-    # grid. Fusing the grid into one program (vmap or lax.map under an outer jit) was
-    # faster but miscompiled on XLA CPU (jax 0.10.2): NaN or different weights for DP-FC and
-    # DP-Newton. A wrong accuracy is worse than a slower one; tests pin the equality.
     keys = jax.random.split(key, (len(epsilons), num_seeds))
-    acc = np.zeros((len(epsilons), num_seeds))
-    for e in range(len(epsilons)):
-        for s in range(num_seeds):
-            w = fit(data, keys[e, s], *(a[e] for a in per_eps))
-            if not bool(jnp.all(jnp.isfinite(w))):
-                raise FloatingPointError(
-                    f"{method} produced non-finite weights at epsilon {epsilons[e]}; lower the "
-                    "learning rate or raise the ridge"
-                )
-            acc[e, s] = float(jnp.mean(jnp.argmax(xt @ w, axis=-1) == yt))
+    if method in _BATCHED:
+        # One compiled call for the whole grid: vmap over seeds, then epsilons. Statistics of
+        # the data alone (X^T X, X^T Y, the first gradient at w = 0) are not batched, so XLA
+        # computes them once for all points; only the noise and what follows is per point.
+        point = jax.vmap(fit, in_axes=(None, 0) + (None,) * len(per_eps))
+        weights = jax.jit(jax.vmap(point, in_axes=(None, 0) + (0,) * len(per_eps)))(
+            data, keys, *per_eps
+        )
+    else:
+        # DP-Newton's K Hessians per step and DP-SGD's Poisson batches do not batch well
+        # (a vmapped Newton sweep holds E*S*K d x d products and ran ~2x slower): each
+        # point calls the jit-compiled core, compiled once for the grid.
+        weights = jnp.stack(
+            [
+                jnp.stack([fit(data, keys[e, s], *(a[e] for a in per_eps)) for s in range(num_seeds)])
+                for e in range(len(epsilons))
+            ]
+        )
+    finite = np.asarray(jnp.all(jnp.isfinite(weights), axis=(-2, -1)))
+    if not finite.all():
+        e = int(np.argwhere(~finite)[0, 0])
+        raise FloatingPointError(
+            f"{method} produced non-finite weights at epsilon {epsilons[e]}; lower the "
+            "learning rate or raise the ridge"
+        )
+    acc = np.asarray(jnp.mean(jnp.argmax(xt @ weights, axis=-1) == yt, axis=-1), dtype=float)
     accountant = hp.get("accountant", "pld") if method == "dp_sgd" else "exact"
     return SweepResult(
         method=method,
