@@ -11,7 +11,8 @@ same weights when called with that key.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -130,53 +131,67 @@ def _plan(method, epsilon, delta, n, d, num_classes, feature_norm, hp):
     return rel, (rel[0].noise_std, rel[1].noise_std, ridge)
 
 
-def _core(method, xp, y1h, n, hp) -> tuple[Callable, Any]:
-    """(fit, data): fit(data, key, *per-epsilon args) -> weights.
+def _sampling_rate(hp, n):
+    return 1.0 if hp.get("batch_size") is None else hp["batch_size"] / n
+
+
+def _sweep_data(method, xp, y1h, n, hp):
+    """The data in the layout the method's core reads (rows chunked and sharded)."""
+    if method in ("dp_gd", "dp_sgd") and _sampling_rate(hp, n) < 1.0:
+        return (xp, y1h)  # Poisson sampling gathers its batches from the rows
+    return statistics.shard_rows(xp, y1h)
+
+
+def _point_weights(method, hp, n, data, key, *per_epsilon):
+    """Weights of one (epsilon, seed) point: the method's pure core, as its solver calls it.
 
     The data travel as arguments, never as closed-over constants: XLA would otherwise
     constant-fold X^T X and the like at compile time, which takes minutes.
     """
+    xc, yc = data
+    d, num_classes = xc.shape[-1], yc.shape[-1]
     if method in ("dp_gd", "dp_sgd"):
-        q = 1.0 if hp.get("batch_size") is None else hp["batch_size"] / n
-        data = statistics.shard_rows(xp, y1h) if q == 1.0 else (xp, y1h)
-        physical = physical_chunk(q, n)
-
-        def fit(data, key, noise_std):
-            key, _ = jax.random.split(key)  # as dp_sgd: the second key would draw a non-zero init
-            w0 = jnp.zeros((xp.shape[1], y1h.shape[1]))
-            return dpsgd_weights(
-                key,
-                data,
-                w0,
-                noise_std,
-                hp["grad_clip"],
-                hp["learning_rate"],
-                steps=hp["steps"],
-                optimizer=hp["optimizer"],
-                sampling_rate=q,
-                num_examples=n,
-                physical_batch_size=physical,
-            )[0]
-
-        return fit, data
-    xc, yc = statistics.shard_rows(xp, y1h)
-    if method == "least_squares":
-        grams = statistics.class_grams(xc, yc) if hp["alpha"] != 1.0 else None
-
-        def fit(data, key, cs, ys, ridge):
-            return least_squares_weights(
-                key, *data, cs, ys, ridge, alpha=hp["alpha"], class_grams=grams
-            )
-
-        return fit, (xc, yc)
-    core = newton_weights if method == "newton" else fc_weights
-
-    def fit(data, key, s1, s2, ridge):
-        return core(
-            key, *data, s1, s2, hp["grad_clip"], ridge, hp["learning_rate"], steps=hp["steps"]
+        q = _sampling_rate(hp, n)
+        key, _ = jax.random.split(key)  # as dp_sgd: the second key would draw a non-zero init
+        return dpsgd_weights(
+            key,
+            data,
+            jnp.zeros((d, num_classes)),
+            *per_epsilon,
+            hp["grad_clip"],
+            hp["learning_rate"],
+            steps=hp["steps"],
+            optimizer=hp["optimizer"],
+            sampling_rate=q,
+            num_examples=n,
+            physical_batch_size=physical_chunk(q, n),
         )[0]
+    if method == "least_squares":
+        # per-class Grams do not depend on the noise: under vmap XLA computes them once
+        grams = statistics.class_grams(xc, yc) if hp["alpha"] != 1.0 else None
+        return least_squares_weights(key, xc, yc, *per_epsilon, alpha=hp["alpha"], class_grams=grams)
+    core = newton_weights if method == "newton" else fc_weights
+    s1, s2, ridge = per_epsilon
+    return core(
+        key, xc, yc, s1, s2, hp["grad_clip"], ridge, hp["learning_rate"], steps=hp["steps"]
+    )[0]
 
-    return fit, (xc, yc)
+
+@functools.partial(jax.jit, static_argnames=("method", "hp_items", "n"))
+def _grid_weights(data, keys, per_eps, *, method, hp_items, n):
+    """Weights (E, S, d, K) of a whole grid in one program: vmap over seeds, then epsilons.
+
+    Statistics of the data alone (X^T X, X^T Y, the first gradient at w = 0) are not
+    batched, so XLA computes them once for all points. Compiled once per method, shape and
+    hyperparameters, and reused by later sweeps.
+    """
+    hp = dict(hp_items)
+
+    def point(key, *args):
+        return _point_weights(method, hp, n, data, key, *args)
+
+    seeds = jax.vmap(point, in_axes=(0,) + (None,) * len(per_eps))
+    return jax.vmap(seeds, in_axes=(0,) + (0,) * len(per_eps))(keys, *per_eps)
 
 
 def privacy_utility(
@@ -232,24 +247,23 @@ def privacy_utility(
     per_eps = [jnp.asarray([p[1][i] for p in plans], jnp.float32) for i in range(len(plans[0][1]))]
     xt = preprocess_features(x_test, feature_norm, preprocess)
     yt = jnp.asarray(y_test)
-    fit, data = _core(method, xp, y1h, n, hp)
-
+    data = _sweep_data(method, xp, y1h, n, hp)
     keys = jax.random.split(key, (len(epsilons), num_seeds))
     if method in _BATCHED:
-        # One compiled call for the whole grid: vmap over seeds, then epsilons. Statistics of
-        # the data alone (X^T X, X^T Y, the first gradient at w = 0) are not batched, so XLA
-        # computes them once for all points; only the noise and what follows is per point.
-        point = jax.vmap(fit, in_axes=(None, 0) + (None,) * len(per_eps))
-        weights = jax.jit(jax.vmap(point, in_axes=(None, 0) + (0,) * len(per_eps)))(
-            data, keys, *per_eps
-        )
+        hp_items = tuple(sorted(hp.items()))
+        weights = _grid_weights(data, keys, tuple(per_eps), method=method, hp_items=hp_items, n=n)
     else:
         # DP-Newton's K Hessians per step and DP-SGD's Poisson batches do not batch well
         # (a vmapped Newton sweep holds E*S*K d x d products and ran ~2x slower): each
-        # point calls the jit-compiled core, compiled once for the grid.
+        # point runs the method's jit-compiled core, compiled once and reused.
         weights = jnp.stack(
             [
-                jnp.stack([fit(data, keys[e, s], *(a[e] for a in per_eps)) for s in range(num_seeds)])
+                jnp.stack(
+                    [
+                        _point_weights(method, hp, n, data, keys[e, s], *(a[e] for a in per_eps))
+                        for s in range(num_seeds)
+                    ]
+                )
                 for e in range(len(epsilons))
             ]
         )
