@@ -1,7 +1,7 @@
 """dptl's solvers side by side with peer DP libraries on the shipped features.
 
     pip install torch==2.13.0 && pip install -e '.[bench]'   # once: CPU torch, then the peers
-    nice -n 10 python benchmarks/peers.py                    # ~15 min on 2 shared CPU cores
+    nice -n 10 python benchmarks/peers.py                    # ~35 min on 2 busy CPU cores
 
 Data: the shipped Fashion-MNIST EfficientNet-Lite0 features (60000 x 320 train, 10000 test,
 10 classes), every row normalised to norm C = 1 by ``dptl.solvers.preprocess_features``
@@ -27,9 +27,11 @@ Methods and how their hyperparameters were chosen (never tuned on the shipped da
   normalisation gives (``data_norm=1``; ``bounds_X=(-1, 1)`` per feature, ``bounds_y=(0, 1)``).
   diffprivlib is pure epsilon-DP (delta = 0) and its sensitivities are for replace-one
   neighbours. dptl's add/remove (epsilon, delta) guarantee implies replace-one
-  (2 epsilon, ~2 delta), so diffprivlib runs twice: at the same epsilon (the same number,
-  a stronger guarantee than dptl's) and at 2 epsilon (the replace-one budget dptl's
-  guarantee implies: the most generous reading for the peer).
+  (2 epsilon, ~2 delta), so LogisticRegression runs twice: at the same epsilon (the same
+  number, a guarantee at least as strong as dptl's) and at 2 epsilon (the replace-one budget
+  dptl's guarantee implies: the most generous reading for the peer). LinearRegression runs
+  at the same epsilon only (it splits epsilon ~54,000 ways and is at chance either way).
+  See docs/peers.md.
 
 Wall times are of one process on a shared machine (run under ``nice``) and are noisy. dptl's
 seconds per fit are from a second (warm, compiled) sweep divided by its number of fits; its
