@@ -59,22 +59,25 @@ def numpy_fit(method, rng, x, y, args, hp):
         cov_std, xty_std, ridge = args
         a = _psd(x.T @ x + _sym_noise(rng, d, cov_std)) + ridge * np.eye(d)
         return np.linalg.solve(a, x.T @ y + rng.normal(0, xty_std, (d, k)))
-    w = np.zeros((d, k))
+    w = np.zeros((d, k), np.float32)  # float32 like x: a float64 w would upcast x every step
     if method == "dp_gd":
         (std,) = args
+        momentum = {"sgd": 0.0, "momentum": 0.9}[hp["optimizer"]]  # optax.sgd(lr, momentum)
+        trace = np.zeros_like(w)
         for _ in range(hp["steps"]):
-            g = (
-                _clipped_grad(w, x, y, hp["grad_clip"], "softmax") + rng.normal(0, std, w.shape)
-            ) / n
-            w = w - hp["learning_rate"] * g
+            noise = rng.normal(0, std, w.shape).astype(np.float32)
+            g = (_clipped_grad(w, x, y, hp["grad_clip"], "softmax") + noise) / n
+            trace = g + momentum * trace
+            w = w - hp["learning_rate"] * trace
         return w
     s1, s2, ridge = args
     if method == "fc":
         pre = _psd(x.T @ x + _sym_noise(rng, d, s1)) / 4 + ridge * np.eye(d)
     for _ in range(hp["steps"]):
-        g = _clipped_grad(w, x, y, hp["grad_clip"], "ova") + rng.normal(0, s2, w.shape) + ridge * w
+        noise = rng.normal(0, s2, w.shape).astype(np.float32)
+        g = _clipped_grad(w, x, y, hp["grad_clip"], "ova") + noise + ridge * w
         if method == "fc":
-            w = w - hp["learning_rate"] * np.linalg.solve(pre, g)
+            w = (w - hp["learning_rate"] * np.linalg.solve(pre, g)).astype(np.float32)
         else:
             p = 1 / (1 + np.exp(-(x @ w)))
             for c in range(k):
@@ -94,6 +97,23 @@ def numpy_sweep(method, x, y1h, x_test, y_test, seeds):
             w = numpy_fit(method, np.random.default_rng(1000 * e + s), x, y1h, args, hp)
             acc[e, s] = np.mean(np.argmax(x_test @ w, 1) == y_test)
     return acc
+
+
+def _print_newton_floor(fs, seeds, t_newton):
+    """DP-Newton's compute floor: every step after the first needs K weighted d x d Grams
+    over all n rows per point (the first step's Hessians, at w = 0, are one shared Gram)."""
+    x = jax.device_put(np.asarray(fs.x_train, np.float32))
+    gram = jax.jit(lambda x: x.T @ x)
+    gram(x).block_until_ready()
+    start = time.perf_counter()
+    for _ in range(5):
+        gram(x).block_until_ready()
+    t_gram = (time.perf_counter() - start) / 5
+    grams = len(EPSILONS) * seeds * (DEFAULTS["newton"]["steps"] - 1) * fs.num_classes + 1
+    print(
+        f"DP-Newton floor: {grams} Grams of {fs.x_train.shape} x {t_gram * 1e3:.0f} ms"
+        f" = {grams * t_gram:.1f} s (measured {t_newton:.1f} s)"
+    )
 
 
 # --------------------------------------------------------------------------------- main
@@ -141,13 +161,15 @@ def main():
     for m in METHODS:
         print(f"{m:<15}{cold[m][0]:>12.2f}{warm[m][0]:>12.2f}   {np.round(100 * warm[m][1], 2)}")
     print(f"{'total':<15}{t_cold:>12.2f}{t_warm:>12.2f}")
+    _print_newton_floor(fs, args.seeds, warm["newton"][0])
     if args.skip_baseline:
         return
-    x = np.asarray(fs.x_train, np.float64)
+    # float32 like dptl (float64 would make the baseline ~2x slower for no reason)
+    x = np.asarray(fs.x_train, np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
-    xt = np.asarray(fs.x_test, np.float64)
+    xt = np.asarray(fs.x_test, np.float32)
     xt /= np.linalg.norm(xt, axis=1, keepdims=True)
-    y1h = np.eye(fs.num_classes)[fs.y_train]
+    y1h = np.eye(fs.num_classes, dtype=np.float32)[fs.y_train]
     print(f"\n{'solver':<15}{'numpy s':>12}   accuracy per epsilon")
     t_np = 0.0
     for m in METHODS:
