@@ -46,11 +46,17 @@ def fc_releases(epsilon, delta, *, steps, feature_norm=1.0, grad_clip=1.0, cov_s
 
 
 @functools.partial(jax.jit, static_argnames=("steps",))
-def fc_weights(key, xc, yc, cov_std, grad_std, grad_clip, ridge, learning_rate, *, steps):
-    """Pure core: one noisy covariance, then ``steps`` preconditioned noisy gradient steps."""
+def fc_weights(
+    key, xc, yc, cov_std, grad_std, grad_clip, ridge, learning_rate, *, steps, gram=None
+):
+    """Pure core: one noisy covariance, then ``steps`` preconditioned noisy gradient steps.
+
+    ``gram`` may be X^T X computed beforehand (a sweep computes it once for all points).
+    """
     d, num_classes = xc.shape[-1], yc.shape[-1]
     k_cov, k_steps = jax.random.split(key)
-    cov = statistics.gram(xc) + symmetric_gaussian_noise(k_cov, d, cov_std)
+    gram = statistics.gram(xc) if gram is None else gram
+    cov = gram + symmetric_gaussian_noise(k_cov, d, cov_std)
     precond = project_psd(cov) / 4 + ridge * jnp.eye(d, dtype=xc.dtype)
 
     def step(w, step_key):

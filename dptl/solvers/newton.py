@@ -48,8 +48,13 @@ def newton_releases(
 
 
 @functools.partial(jax.jit, static_argnames=("steps",))
-def newton_weights(key, xc, yc, hess_std, grad_std, grad_clip, ridge, learning_rate, *, steps):
-    """Pure core: ``steps`` noisy Newton steps from zero. vmap-able over key and the stds."""
+def newton_weights(
+    key, xc, yc, hess_std, grad_std, grad_clip, ridge, learning_rate, *, steps, gram=None
+):
+    """Pure core: ``steps`` noisy Newton steps from zero. vmap-able over key and the stds.
+
+    ``gram`` may be X^T X computed beforehand (a sweep computes it once for all points).
+    """
     d, num_classes = xc.shape[-1], yc.shape[-1]
     eye = jnp.eye(d, dtype=xc.dtype)
 
@@ -64,7 +69,8 @@ def newton_weights(key, xc, yc, hess_std, grad_std, grad_clip, ridge, learning_r
         return w, {"noisy_grad_norm": jnp.linalg.norm(grad)}
 
     def hessians_at_zero(w, xc):  # sigmoid(0) = 1/2: every class's Hessian is X^T X / 4
-        return jnp.broadcast_to(statistics.gram(xc) / 4, (num_classes, d, d))
+        g = statistics.gram(xc) if gram is None else gram
+        return jnp.broadcast_to(g / 4, (num_classes, d, d))
 
     w0 = jnp.zeros((d, num_classes), xc.dtype)
     first_step = functools.partial(step, hessians=hessians_at_zero)

@@ -144,7 +144,7 @@ def _sweep_data(method, xp, y1h, n, hp):
     return statistics.shard_rows(xp, y1h)
 
 
-def _point_weights(method, hp, n, data, key, *per_epsilon):
+def _point_weights(method, hp, n, data, key, *per_epsilon, gram=None):
     """Weights of one (epsilon, seed) point: the method's pure core, as its solver calls it.
 
     The data travel as arguments, never as closed-over constants: XLA would otherwise
@@ -171,12 +171,26 @@ def _point_weights(method, hp, n, data, key, *per_epsilon):
     if method == "least_squares":
         # per-class Grams do not depend on the noise: under vmap XLA computes them once
         grams = statistics.class_grams(xc, yc) if hp["alpha"] != 1.0 else None
-        return least_squares_weights(key, xc, yc, *per_epsilon, alpha=hp["alpha"], class_grams=grams)
+        return least_squares_weights(
+            key, xc, yc, *per_epsilon, alpha=hp["alpha"], class_grams=grams
+        )
     core = newton_weights if method == "newton" else fc_weights
     s1, s2, ridge = per_epsilon
     return core(
-        key, xc, yc, s1, s2, hp["grad_clip"], ridge, hp["learning_rate"], steps=hp["steps"]
+        key,
+        xc,
+        yc,
+        s1,
+        s2,
+        hp["grad_clip"],
+        ridge,
+        hp["learning_rate"],
+        steps=hp["steps"],
+        gram=gram,
     )[0]
+
+
+_gram = jax.jit(statistics.gram)
 
 
 @functools.partial(jax.jit, static_argnames=("method", "hp_items", "n"))
@@ -258,12 +272,16 @@ def privacy_utility(
         # DP-Newton's K Hessians per step and DP-SGD's Poisson batches do not batch well
         # (a vmapped Newton sweep holds E*S*K d x d products and ran ~2x slower), DP-FC
         # miscompiled (above): each point runs the method's jit-compiled core, compiled
-        # once and reused.
+        # once and reused. X^T X (DP-FC's covariance, DP-Newton's first Hessians) is
+        # computed once for the grid.
+        gram = _gram(data[0]) if method in ("fc", "newton") else None
         weights = jnp.stack(
             [
                 jnp.stack(
                     [
-                        _point_weights(method, hp, n, data, keys[e, s], *(a[e] for a in per_eps))
+                        _point_weights(
+                            method, hp, n, data, keys[e, s], *(a[e] for a in per_eps), gram=gram
+                        )
                         for s in range(num_seeds)
                     ]
                 )
