@@ -21,7 +21,6 @@ import functools
 
 import jax
 import numpy as np
-import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dptl.data import FeatureSet

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import dp_accounting as dpa
 
@@ -29,6 +29,7 @@ __all__ = [
     "GaussianRelease",
     "PrivacySpent",
     "calibrate_full_batch",
+    "calibrate_noise_multiplier",
     "dpsgd_epsilon",
     "dpsgd_event",
     "dpsgd_noise_multiplier",
@@ -248,8 +249,7 @@ def dpsgd_noise_multiplier(
             )
         return math.sqrt(steps) / gdp.gdp_mu(epsilon, delta)
     # Bracket: full-batch exact noise (no amplification) nearly meets the target, and RDP
-    # meets it for PLD; grow that to an upper end, halve down to a lower end that misses it. Starting the
-    # search from tiny multipliers would make the PLD discretisation explode.
+    # meets it for PLD.
     upper = math.sqrt(steps) / gdp.gdp_mu(epsilon, delta)
     if accountant == "pld":
         upper = min(upper, dpsgd_noise_multiplier(epsilon, delta, sampling_rate, steps, "rdp"))
@@ -261,7 +261,26 @@ def dpsgd_noise_multiplier(
                 + (" or 'exact'" if sampling_rate == 1 else "")
                 + " or a smaller epsilon"
             )
-    eps_of = lambda s: dpsgd_epsilon(s, sampling_rate, steps, delta, accountant)
+    return calibrate_noise_multiplier(
+        lambda s: dpsgd_event(s, sampling_rate, steps), epsilon, delta, upper, accountant
+    )
+
+
+def calibrate_noise_multiplier(
+    event_of: Callable[[float], dpa.DpEvent],
+    epsilon: float,
+    delta: float,
+    upper: float,
+    accountant: str = "pld",
+) -> float:
+    """Smallest noise multiplier s with epsilon(event_of(s)) <= epsilon, searched from ``upper``.
+
+    ``upper`` should nearly meet the target (e.g. the full-batch exact noise, or the RDP
+    answer for PLD): it is grown until it does, a lower end that misses is found by stepping
+    down, and ``dp_accounting.calibrate_dp_mechanism`` finishes the search. Starting from
+    tiny multipliers would make the PLD discretisation explode. Never overshoots.
+    """
+    eps_of = lambda s: epsilon_of_event(event_of(s), delta, accountant)
     while eps_of(upper) > epsilon:
         upper *= 1.5
     # PLD needs at most ~10% less noise than RDP, and PLD cost grows like 1/sigma^2, so step
@@ -273,7 +292,7 @@ def dpsgd_noise_multiplier(
             return float(upper)
     sigma = dpa.calibrate_dp_mechanism(
         lambda: make_accountant(accountant),
-        lambda s: dpsgd_event(s, sampling_rate, steps),
+        event_of,
         epsilon,
         delta,
         bracket_interval=dpa.ExplicitBracketInterval(lower, upper),

@@ -33,14 +33,14 @@ import jax.numpy as jnp
 from dptl import _validate
 from dptl.privacy import (
     GaussianRelease,
-    epsilon_of_event,
+    calibrate_noise_multiplier,
     gaussian_noise,
     gdp_mu,
-    make_accountant,
     project_psd,
     spent,
     symmetric_gaussian_noise,
 )
+from dptl.privacy.accounting import _PLD_MIN_NOISE  # below it, PLD takes minutes and GBs
 from dptl.solvers import statistics
 from dptl.solvers.dpsgd import physical_chunk
 from dptl.solvers.fc import fc_releases, fc_weights
@@ -53,7 +53,6 @@ __all__ = ["dp_fc_sgd", "fc_sgd_event", "fc_sgd_releases", "fc_sgd_weights"]
 COV_NAME = "feature covariance X^T X"
 GRAD_NAME = "clipped gradient sum"
 _ACCOUNTANTS = ("pld", "rdp")
-_PLD_MIN_NOISE = 0.3  # as in dptl.privacy.accounting: below it PLD takes minutes and GBs
 
 
 def fc_sgd_event(cov_noise_multiplier: float, noise_multiplier: float, sampling_rate: float,
@@ -74,7 +73,6 @@ def _calibrate_sigma(epsilon, delta, cov_nm, q, steps, accountant, share):
     rest of the GDP budget meets the target up to the accountant's slack; RDP (looser) gives
     the upper end for PLD; ``dp_accounting.calibrate_dp_mechanism`` finishes the search.
     """
-    eps_of = lambda s: epsilon_of_event(fc_sgd_event(cov_nm, s, q, steps), delta, accountant)
     upper = math.sqrt(steps / (1 - share)) / gdp_mu(epsilon, delta)
     if accountant == "pld":
         upper = min(upper, _calibrate_sigma(epsilon, delta, cov_nm, q, steps, "rdp", share))
@@ -84,24 +82,9 @@ def _calibrate_sigma(epsilon, delta, cov_nm, q, steps, accountant, share):
                 f"multiplier would be near {upper:.3g} < {_PLD_MIN_NOISE}; use accountant='rdp' "
                 "or a smaller epsilon"
             )
-    while eps_of(upper) > epsilon:
-        upper *= 1.5
-    lower = upper * 0.75
-    while eps_of(lower) <= epsilon:
-        upper, lower = lower, lower / 2
-        if lower < 1e-3:
-            return float(upper)
-    sigma = dpa.calibrate_dp_mechanism(
-        lambda: make_accountant(accountant),
-        lambda s: fc_sgd_event(cov_nm, s, q, steps),
-        epsilon,
-        delta,
-        bracket_interval=dpa.ExplicitBracketInterval(lower, upper),
-        tol=1e-5 * upper,
+    return calibrate_noise_multiplier(
+        lambda s: fc_sgd_event(cov_nm, s, q, steps), epsilon, delta, upper, accountant
     )
-    while eps_of(sigma) > epsilon:
-        sigma *= 1 + 1e-4
-    return float(sigma)
 
 
 @functools.lru_cache(maxsize=256)
