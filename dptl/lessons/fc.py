@@ -84,7 +84,7 @@ class FinalSweep:
 def final_sweep(fs: FeatureSet, *, recompute=False, **overrides) -> FinalSweep:
     p = {**FC_DEFAULTS, **overrides}
     sub = fs.subset(p["num_train"])
-    spec = {"lesson": "fc", **p, "data": fingerprint(sub), "fc_runner": "dp_fc per run",
+    spec = {"lesson": "fc", **p, "data": fingerprint(sub), "fc_runner": "privacy_utility, vmapped grid",
             "defaults": {m: DEFAULTS[m] for m in p["methods"]}}
     data = cached("fc", spec, lambda: compute_final(sub, p), recompute=recompute)
     return FinalSweep(data, p)
