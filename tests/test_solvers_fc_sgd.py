@@ -18,8 +18,9 @@ import pytest
 
 from dptl.privacy import epsilon_of_event, gdp_epsilon
 from dptl.solvers import dp_fc, dp_fc_sgd, statistics
+from dptl.solvers.dpsgd import poisson_gradient_sum
 from dptl.solvers.fc import fc_releases
-from dptl.solvers.fc_sgd import _poisson_sum, fc_sgd_event, fc_sgd_releases
+from dptl.solvers.fc_sgd import fc_sgd_event, fc_sgd_releases
 from dptl.solvers.inputs import prepare_inputs
 from dptl.solvers.logistic import clipped_gradient_sum
 
@@ -87,7 +88,7 @@ def test_poisson_sum_is_the_masked_sum_over_a_bernoulli_sample():
     xp, y1h, _ = prepare_inputs(x, y, K, C, "normalize")
     w = jnp.asarray(np.random.default_rng(2).normal(size=(D, K)), jnp.float32)
     key = jax.random.key(7)
-    total, size = _poisson_sum(key, w, xp, y1h, G, 0.1, 16)  # several physical chunks
+    total, size = poisson_gradient_sum(key, w, xp, y1h, G, 0.1, 16, "ova")  # several chunks
     chosen = jax.random.bernoulli(key, 0.1, (N,))
     expected = clipped_gradient_sum(w, xp, y1h, G, chosen.astype(jnp.float32), "ova")
     assert int(size) == int(chosen.sum())

@@ -80,8 +80,8 @@ def physical_chunk(sampling_rate: float, num_examples: int, cap: int = 4096) -> 
     return max(1, min(cap, math.ceil(mean + 4 * math.sqrt(mean))))
 
 
-def _poisson_sum(key, w, x, y1h, grad_clip, sampling_rate, physical):
-    """Clipped gradient sum over a Poisson sample of the rows of (x, y1h), in chunks.
+def poisson_gradient_sum(key, w, x, y1h, grad_clip, sampling_rate, physical, loss="softmax"):
+    """(clipped gradient sum, batch size) over a Poisson sample of the rows of (x, y1h).
 
     Each row is in independently with probability q; the chosen row indices are compacted
     to the front (cumsum + scatter, O(n)) and summed ``physical`` rows at a time.
@@ -97,10 +97,10 @@ def _poisson_sum(key, w, x, y1h, grad_clip, sampling_rate, physical):
         c, total = carry
         idx = jax.lax.dynamic_slice(index, (c * physical,), (physical,))
         mask = (c * physical + jnp.arange(physical) < size).astype(x.dtype)
-        return c + 1, total + clipped_gradient_sum(w, x[idx], y1h[idx], grad_clip, mask)
+        return c + 1, total + clipped_gradient_sum(w, x[idx], y1h[idx], grad_clip, mask, loss)
 
     init = (jnp.int32(0), jnp.zeros((x.shape[1], y1h.shape[1]), x.dtype))
-    return jax.lax.while_loop(lambda cs: cs[0] < num_chunks, body, init)[1]
+    return jax.lax.while_loop(lambda cs: cs[0] < num_chunks, body, init)[1], size
 
 
 @functools.partial(
@@ -142,7 +142,9 @@ def dpsgd_weights(
         if sampling_rate == 1.0:
             total = clipped_gradient_sum_chunked(w, *data, grad_clip)
         else:
-            total = _poisson_sum(k_sample, w, *data, grad_clip, sampling_rate, physical_batch_size)
+            total, _ = poisson_gradient_sum(
+                k_sample, w, *data, grad_clip, sampling_rate, physical_batch_size
+            )
         grad = (total + gaussian_noise(k_noise, w.shape, noise_std)) / expected_batch
         updates, opt_state = opt.update(grad, opt_state, w)
         w = optax.apply_updates(w, updates)

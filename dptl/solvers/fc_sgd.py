@@ -42,10 +42,9 @@ from dptl.privacy import (
 )
 from dptl.privacy.accounting import _PLD_MIN_NOISE  # below it, PLD takes minutes and GBs
 from dptl.solvers import statistics
-from dptl.solvers.dpsgd import physical_chunk
+from dptl.solvers.dpsgd import physical_chunk, poisson_gradient_sum
 from dptl.solvers.fc import fc_releases, fc_weights
 from dptl.solvers.inputs import default_ridge, prepare_inputs
-from dptl.solvers.logistic import clipped_gradient_sum
 from dptl.solvers.result import LastLayerResult
 
 __all__ = ["dp_fc_sgd", "fc_sgd_event", "fc_sgd_releases", "fc_sgd_weights"]
@@ -132,29 +131,6 @@ def fc_sgd_releases(epsilon, delta, *, num_examples, steps, batch_size=None, fea
     )
 
 
-def _poisson_sum(key, w, x, y1h, grad_clip, sampling_rate, physical):
-    """One-vs-all clipped gradient sum over a Poisson sample (each row in w.p. q), in chunks.
-
-    As in :mod:`dptl.solvers.dpsgd`: chosen rows compacted to the front, summed
-    ``physical`` rows at a time; the batch size is random.
-    """
-    n = x.shape[0]
-    chosen = jax.random.bernoulli(key, sampling_rate, (n,))
-    size = chosen.sum()
-    slots = jnp.where(chosen, jnp.cumsum(chosen) - 1, n + physical)
-    index = jnp.zeros(n + (-n) % physical, jnp.int32).at[slots].set(jnp.arange(n), mode="drop")
-    num_chunks = (size + physical - 1) // physical
-
-    def body(carry):
-        c, total = carry
-        idx = jax.lax.dynamic_slice(index, (c * physical,), (physical,))
-        mask = (c * physical + jnp.arange(physical) < size).astype(x.dtype)
-        return c + 1, total + clipped_gradient_sum(w, x[idx], y1h[idx], grad_clip, mask, "ova")
-
-    init = (jnp.int32(0), jnp.zeros((x.shape[1], y1h.shape[1]), x.dtype))
-    return jax.lax.while_loop(lambda cs: cs[0] < num_chunks, body, init)[1], size
-
-
 @functools.partial(jax.jit, static_argnames=("steps", "sampling_rate", "physical_batch_size", "tail_average"))
 def fc_sgd_weights(key, x, y1h, xc, cov_std, grad_std, grad_clip, ridge, learning_rate, *,
                    steps, sampling_rate, physical_batch_size, tail_average=True):
@@ -174,8 +150,8 @@ def fc_sgd_weights(key, x, y1h, xc, cov_std, grad_std, grad_clip, ridge, learnin
     def step(carry, step_key):
         w, avg, t = carry
         k_sample, k_noise = jax.random.split(step_key)
-        total, size = _poisson_sum(k_sample, w, x, y1h, grad_clip, sampling_rate,
-                                   physical_batch_size)
+        total, size = poisson_gradient_sum(k_sample, w, x, y1h, grad_clip, sampling_rate,
+                                           physical_batch_size, "ova")
         grad = (total + gaussian_noise(k_noise, w.shape, grad_std)) / sampling_rate + ridge * w
         w = w - learning_rate * jax.scipy.linalg.cho_solve(chol, grad)
         avg = jnp.where(t >= start, avg + (w - avg) / jnp.maximum(t - start + 1, 1), avg)
