@@ -150,12 +150,13 @@ def fc_sgd_weights(key, x, y1h, xc, cov_std, grad_std, grad_clip, ridge, learnin
     def step(carry, step_key):
         w, avg, t = carry
         k_sample, k_noise = jax.random.split(step_key)
-        total, size = poisson_gradient_sum(k_sample, w, x, y1h, grad_clip, sampling_rate,
-                                           physical_batch_size, "ova")
+        # the exact batch size is not released: it is not part of the accounted releases
+        total, _ = poisson_gradient_sum(k_sample, w, x, y1h, grad_clip, sampling_rate,
+                                        physical_batch_size, "ova")
         grad = (total + gaussian_noise(k_noise, w.shape, grad_std)) / sampling_rate + ridge * w
         w = w - learning_rate * jax.scipy.linalg.cho_solve(chol, grad)
         avg = jnp.where(t >= start, avg + (w - avg) / jnp.maximum(t - start + 1, 1), avg)
-        return (w, avg, t + 1), {"noisy_grad_norm": jnp.linalg.norm(grad), "batch_size": size}
+        return (w, avg, t + 1), {"noisy_grad_norm": jnp.linalg.norm(grad)}
 
     w0 = jnp.zeros((d, num_classes), x.dtype)
     (_, avg, _), history = jax.lax.scan(step, (w0, w0, jnp.int32(0)),
