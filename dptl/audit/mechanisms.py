@@ -50,6 +50,7 @@ from dptl import _validate
 from dptl.privacy import (
     calibrate_full_batch,
     clip_rows,
+    composed_mu,
     dpsgd_epsilon,
     gaussian_noise,
     gdp_epsilon,
@@ -157,7 +158,7 @@ def _random_rows(n, d, num_classes, feature_norm, seed):
 
 def _mu(pairs) -> float:
     """mu of a composition from (sensitivity reached, noise std actually added) pairs."""
-    return math.sqrt(sum((k / s) ** 2 for k, s in pairs))
+    return composed_mu(*zip(*pairs, strict=True))
 
 
 def _check_broken(broken, allowed):
