@@ -104,6 +104,16 @@ def test_statistics_equal_numpy_on_one_device(chunk_rows):
     assert_close(got, reference(x, y1h, w, 0.5), f"1 device, chunk_rows={chunk_rows}")
 
 
+def test_ova_hessians_in_class_groups_equal_numpy(monkeypatch):
+    """A small block budget makes ova_hessians build its weighted copies a class at a time."""
+    from dptl.solvers import logistic
+
+    x, y1h, w = make_data(d=6)
+    monkeypatch.setattr(logistic, "_HESSIAN_BLOCK_FLOATS", 8 * 6)  # one class per block
+    got, _ = statistics_of(x, y1h, w, 0.5, chunk_rows=8)
+    assert_close(got, reference(x, y1h, w, 0.5), "one class per block")
+
+
 def test_shard_rows_pads_with_zero_rows_and_keeps_rows_aligned():
     x, y1h, _ = make_data(n=10)
     xc, yc = statistics.shard_rows(x, y1h, chunk_rows=4)

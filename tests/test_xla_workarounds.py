@@ -1,8 +1,11 @@
 """dptl turns off XLA CPU's YNNPACK reduce fusion, which returned NaN for solver statistics.
 
-The reproducer: the clipped one-vs-all gradient at the zero start, w0 = 0 built inside
-``jit``, on one 10,000 x 320 chunk. With the fusion on (jaxlib 0.10.2) every per-example
-norm came out NaN, and DP-Newton's first gradient had a wrong norm on a 60,000-row chunk.
+The reproducer: per-example residual norms at the zero start, w0 = 0 built inside ``jit``,
+on one 10,000 x 320 chunk in the row-major (n, K) layout the solvers used before. With the
+fusion on (jaxlib 0.10.2) every norm came out NaN, and DP-Newton's first gradient had a
+wrong norm on a 60,000-row chunk. The solvers now compute class-major (K, n) intermediates,
+which the fusion happens to get right, so the minimal reproducer is kept on its own: run
+this file with XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=+reduce to see it fail.
 """
 
 import os
@@ -34,6 +37,18 @@ def _data(n=10_000, d=320, k=10):
 @needs_flag
 def test_importing_dptl_sets_the_flag():
     assert _xla_workarounds.FLAG in os.environ.get("XLA_FLAGS", "").split()
+
+
+def test_row_norms_after_a_product_with_a_constant_zero_matrix_are_right():
+    x, y1h = _data()
+
+    @jax.jit
+    def residual_norms(x, y1h):  # the minimal reproducer: NaN everywhere with the fusion on
+        p = jax.nn.sigmoid(x @ jnp.zeros((x.shape[1], y1h.shape[1])))
+        return jnp.linalg.norm(p - y1h, axis=-1)
+
+    want = np.linalg.norm(0.5 - y1h, axis=-1)
+    np.testing.assert_allclose(np.asarray(residual_norms(x, y1h)), want, rtol=1e-5)
 
 
 @pytest.mark.parametrize("loss", ["ova", "softmax"])

@@ -28,19 +28,21 @@ __all__ = [
 LOSSES = ("softmax", "ova")
 
 
-def _probabilities(logits, loss):
-    return jax.nn.softmax(logits) if loss == "softmax" else jax.nn.sigmoid(logits)
+def _probabilities(logits, loss, axis=-1):
+    return jax.nn.softmax(logits, axis=axis) if loss == "softmax" else jax.nn.sigmoid(logits)
 
 
 def clipped_gradient_sum(w, x, y1h, grad_clip, mask=None, loss="softmax"):
     """sum_i mask_i * clip_G(x_i (p(W^T x_i) - y_i)^T), shape (d, K)."""
-    residual = _probabilities(x @ w, loss) - y1h
-    norms = jnp.linalg.norm(x, axis=-1) * jnp.linalg.norm(residual, axis=-1)
+    # Class-major (K, n) intermediates: under vmap over sweep points they become (P, K, n),
+    # whose reductions over the K classes run ~25% faster on XLA CPU than over a minor axis
+    # of (n, P, K), and both products are then plain (P K, d) x (d, n) layouts.
+    residual = _probabilities(w.T @ x.T, loss, axis=0) - y1h.T
+    norms = jnp.linalg.norm(x, axis=-1) * jnp.linalg.norm(residual, axis=0)
     scale = jnp.minimum(1.0, grad_clip / jnp.maximum(norms, 1e-30))
     if mask is not None:
         scale = scale * mask
-    # (R^T X)^T rather than X^T R: XLA CPU runs it ~15% faster in a vmapped sweep
-    return ((residual * scale[:, None]).T @ x).T
+    return ((residual * scale) @ x).T
 
 
 def clipped_gradient_sum_chunked(w, xc, yc, grad_clip, loss="softmax"):
@@ -50,17 +52,45 @@ def clipped_gradient_sum_chunked(w, xc, yc, grad_clip, loss="softmax"):
     )
 
 
+# Largest block of weighted features ova_hessians builds at once, in floats (256 MiB): all
+# 10 classes of a 15,000 x 320 chunk, 2 of 1,000 for 16,384 x 1,664.
+_HESSIAN_BLOCK_FLOATS = 1 << 26
+
+
+def _side_by_side(x, s):
+    """[s_1 * x, ..., s_g * x] for the columns s_k of s: shape (n, g * d)."""
+    return (x[:, None, :] * s[:, :, None]).reshape(x.shape[0], -1)
+
+
 def ova_hessians(w, xc):
-    """One-vs-all logistic Hessians sum_i p_ik (1 - p_ik) x_i x_i^T, shape (K, d, d)."""
+    """One-vs-all logistic Hessians sum_i p_ik (1 - p_ik) x_i x_i^T, shape (K, d, d).
+
+    Each H_k is symmetric, so with the features split into column halves x = [a, b] only
+    [a b]^T S_k a (the left half of H_k) and b^T S_k b are computed, 3/4 of the full
+    product, and the top-right block is mirrored. The classes' weighted copies S_k a go side
+    by side into one product (XLA CPU runs that faster than one product per class).
+    """
+    rows, d = xc.shape[-2:]
+    half, num_classes = d // 2, w.shape[1]
+    group = max(1, min(num_classes, _HESSIAN_BLOCK_FLOATS // (rows * d)))
 
     def chunk(x):
         p = jax.nn.sigmoid(x @ w)
         s = p * (1 - p)
-        # K weighted Grams, one matrix product each: XLA CPU runs these ~1.5x faster than the
-        # equivalent three-operand einsum.
-        return jnp.stack([(x * s[:, k, None]).T @ x for k in range(w.shape[1])])
+        a, b = x[:, :half], x[:, half:]
+        left, corner = [], []
+        for start in range(0, num_classes, group):
+            sk = s[:, start : start + group]
+            g = sk.shape[1]
+            left.append((x.T @ _side_by_side(a, sk)).reshape(d, g, half))
+            corner.append((b.T @ _side_by_side(b, sk)).reshape(d - half, g, d - half))
+        return jnp.concatenate(left, axis=1), jnp.concatenate(corner, axis=1)
 
-    return statistics.chunked_sum(chunk, xc)
+    left, corner = statistics.chunked_sum(chunk, xc)  # (d, K, half), (d - half, K, d - half)
+    left, corner = left.transpose(1, 0, 2), corner.transpose(1, 0, 2)
+    top = jnp.concatenate([left[:, :half], jnp.swapaxes(left[:, half:], 1, 2)], axis=2)
+    bottom = jnp.concatenate([left[:, half:], corner], axis=2)
+    return jnp.concatenate([top, bottom], axis=1)
 
 
 def cross_entropy(w, x, y1h):
