@@ -2,7 +2,7 @@
 
 The one-vs-all logistic Hessian of every class is at most X^T X / 4 (p (1 - p) <= 1/4), and
 X^T X depends on the inputs only, not on the labels or the parameters. DP-FC releases it
-once (sensitivity C^2), projects it to the PSD cone, factors (A~/4 + ridge I) once, and uses
+once (sensitivity C^2), projects it to the PSD cone, factors (A~/4 + ridge I) once (one eigendecomposition), and uses
 it to precondition every noisy clipped gradient step of every class:
 w <- w - lr (A~/4 + ridge I)^{-1} (g~ + ridge w). With lr = 1 and no noise this is a
 majorise-minimise step, so the loss decreases monotonically. It pays for the
@@ -20,16 +20,16 @@ from dptl import _validate
 from dptl.privacy import (
     calibrate_full_batch,
     gaussian_noise,
-    project_psd,
     spent,
     symmetric_gaussian_noise,
 )
 from dptl.solvers import statistics
 from dptl.solvers.inputs import default_ridge, prepare_inputs
 from dptl.solvers.logistic import clipped_gradient_sum_chunked, scan_steps
+from dptl.solvers.psd_inverse import RidgeInverse, psd_ridge_inverse
 from dptl.solvers.result import LastLayerResult
 
-__all__ = ["dp_fc", "fc_releases", "fc_weights"]
+__all__ = ["dp_fc", "fc_releases", "fc_weights", "noisy_preconditioner_inverse"]
 
 
 def fc_releases(epsilon, delta, *, steps, feature_norm=1.0, grad_clip=1.0, cov_share=0.5):
@@ -45,6 +45,13 @@ def fc_releases(epsilon, delta, *, steps, feature_norm=1.0, grad_clip=1.0, cov_s
     )
 
 
+def noisy_preconditioner_inverse(key, xc, cov_std, ridge) -> RidgeInverse:
+    """(P(X^T X + N) / 4 + ridge I)^{-1}, factored once: DP-FC's single release (sens. C^2)."""
+    d = xc.shape[-1]
+    cov = statistics.gram(xc) + symmetric_gaussian_noise(key, d, cov_std, dtype=xc.dtype)
+    return psd_ridge_inverse(cov, ridge, scale=0.25)
+
+
 @functools.partial(jax.jit, static_argnames=("steps",))
 def fc_weights(key, xc, yc, cov_std, grad_std, grad_clip, ridge, learning_rate, *, steps):
     """Pure core: one noisy covariance, then ``steps`` preconditioned noisy gradient steps.
@@ -54,13 +61,12 @@ def fc_weights(key, xc, yc, cov_std, grad_std, grad_clip, ridge, learning_rate, 
     """
     d, num_classes = xc.shape[-1], yc.shape[-1]
     k_cov, k_steps = jax.random.split(key)
-    cov = statistics.gram(xc) + symmetric_gaussian_noise(k_cov, d, cov_std)
-    precond = project_psd(cov) / 4 + ridge * jnp.eye(d, dtype=xc.dtype)
+    precond_inverse = noisy_preconditioner_inverse(k_cov, xc, cov_std, ridge)
 
     def step(w, step_key):
         grad = clipped_gradient_sum_chunked(w, xc, yc, grad_clip, loss="ova")
         grad = grad + gaussian_noise(step_key, grad.shape, grad_std) + ridge * w
-        w = w - learning_rate * jnp.linalg.solve(precond, grad)
+        w = w - learning_rate * (precond_inverse @ grad)
         return w, {"noisy_grad_norm": jnp.linalg.norm(grad)}
 
     w0 = jnp.zeros((d, num_classes), xc.dtype)

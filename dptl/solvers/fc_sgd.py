@@ -36,14 +36,12 @@ from dptl.privacy import (
     calibrate_noise_multiplier,
     gaussian_noise,
     gdp_mu,
-    project_psd,
     spent,
-    symmetric_gaussian_noise,
 )
 from dptl.privacy.accounting import _PLD_MIN_NOISE  # below it, PLD takes minutes and GBs
 from dptl.solvers import statistics
 from dptl.solvers.dpsgd import physical_chunk, poisson_gradient_sum
-from dptl.solvers.fc import fc_releases, fc_weights
+from dptl.solvers.fc import fc_releases, fc_weights, noisy_preconditioner_inverse
 from dptl.solvers.inputs import default_ridge, prepare_inputs
 from dptl.solvers.result import LastLayerResult
 
@@ -141,9 +139,7 @@ def fc_sgd_weights(key, x, y1h, xc, cov_std, grad_std, grad_clip, ridge, learnin
     """
     d, num_classes = x.shape[1], y1h.shape[1]
     k_cov, k_steps = jax.random.split(key)
-    cov = statistics.gram(xc) + symmetric_gaussian_noise(k_cov, d, cov_std)
-    precond = project_psd(cov) / 4 + ridge * jnp.eye(d, dtype=x.dtype)
-    chol = jax.scipy.linalg.cho_factor(precond)
+    precond_inverse = noisy_preconditioner_inverse(k_cov, xc, cov_std, ridge)
 
     start = steps // 2 if tail_average else steps - 1  # iterates averaged from here on
 
@@ -154,7 +150,7 @@ def fc_sgd_weights(key, x, y1h, xc, cov_std, grad_std, grad_clip, ridge, learnin
         total, _ = poisson_gradient_sum(k_sample, w, x, y1h, grad_clip, sampling_rate,
                                         physical_batch_size, "ova")
         grad = (total + gaussian_noise(k_noise, w.shape, grad_std)) / sampling_rate + ridge * w
-        w = w - learning_rate * jax.scipy.linalg.cho_solve(chol, grad)
+        w = w - learning_rate * (precond_inverse @ grad)
         avg = jnp.where(t >= start, avg + (w - avg) / jnp.maximum(t - start + 1, 1), avg)
         return (w, avg, t + 1), {"noisy_grad_norm": jnp.linalg.norm(grad)}
 

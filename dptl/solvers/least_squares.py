@@ -27,6 +27,7 @@ from dptl.privacy import (
 )
 from dptl.solvers import statistics
 from dptl.solvers.inputs import default_ridge, prepare_inputs
+from dptl.solvers.psd_inverse import psd_ridge_inverse
 from dptl.solvers.result import LastLayerResult
 
 __all__ = ["dp_least_squares", "least_squares_releases", "least_squares_weights"]
@@ -54,8 +55,7 @@ def least_squares_weights(key, x, y1h, cov_std, xty_std, ridge, alpha=1.0, class
     eye = jnp.eye(d, dtype=b.dtype)
     if alpha == 1.0:
         a = statistics.gram(x) + symmetric_gaussian_noise(k_cov, d, cov_std)
-        a = project_psd(a) + ridge * eye
-        return jnp.linalg.solve(a, b)
+        return psd_ridge_inverse(a, ridge) @ b
     grams = statistics.class_grams(x, y1h) if class_grams is None else class_grams
     grams = project_psd(grams + symmetric_gaussian_noise(k_cov, d, cov_std, (num_classes,)))
     total = grams.sum(0)

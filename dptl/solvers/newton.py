@@ -19,13 +19,13 @@ from dptl import _validate
 from dptl.privacy import (
     calibrate_full_batch,
     gaussian_noise,
-    project_psd,
     spent,
     symmetric_gaussian_noise,
 )
 from dptl.solvers import statistics
 from dptl.solvers.inputs import default_ridge, prepare_inputs
 from dptl.solvers.logistic import clipped_gradient_sum_chunked, ova_hessians, scan_steps
+from dptl.solvers.psd_inverse import psd_ridge_inverse
 from dptl.solvers.result import LastLayerResult
 
 __all__ = ["dp_newton", "newton_releases", "newton_weights"]
@@ -68,16 +68,15 @@ def newton_weights(
     beforehand: neither depends on the noise, so a sweep computes them once for all points.
     """
     d, num_classes = xc.shape[-1], yc.shape[-1]
-    eye = jnp.eye(d, dtype=xc.dtype)
 
     def step(w, step_key, hessians=ova_hessians, grad=None):
         k_hess, k_grad = jax.random.split(step_key)
         hess = hessians(w, xc) + symmetric_gaussian_noise(k_hess, d, hess_std, (num_classes,))
-        hess = project_psd(hess) + ridge * eye
+        inverse = psd_ridge_inverse(hess, ridge)  # (P(H~_k) + ridge I)^{-1}, every class
         if grad is None:
             grad = clipped_gradient_sum_chunked(w, xc, yc, grad_clip, loss="ova")
         grad = grad + gaussian_noise(k_grad, grad.shape, grad_std) + ridge * w
-        direction = jax.vmap(jnp.linalg.solve)(hess, grad.T[..., None])[..., 0].T
+        direction = (inverse @ grad.T[..., None])[..., 0].T
         w = w - learning_rate * direction
         return w, {"noisy_grad_norm": jnp.linalg.norm(grad)}
 
