@@ -2,9 +2,9 @@
 
 The one-vs-all logistic Hessian of every class is at most X^T X / 4 (p (1 - p) <= 1/4), and
 X^T X depends on the inputs only, not on the labels or the parameters. DP-FC releases it
-once (sensitivity C^2), projects it to the PSD cone, factors (A~/4 + ridge I) once (one eigendecomposition), and uses
-it to precondition every noisy clipped gradient step of every class:
-w <- w - lr (A~/4 + ridge I)^{-1} (g~ + ridge w). With lr = 1 and no noise this is a
+once (sensitivity C^2), projects it to the PSD cone, factors (A~/4 + ridge I) once (one
+eigendecomposition), and uses it to precondition every noisy clipped gradient step of every
+class: w <- w - lr (A~/4 + ridge I)^{-1} (g~ + ridge w). With lr = 1 and no noise this is a
 majorise-minimise step, so the loss decreases monotonically. It pays for the
 second-order information once, like least squares, yet fits the logistic loss.
 """
