@@ -52,14 +52,13 @@ def least_squares_weights(key, x, y1h, cov_std, xty_std, ridge, alpha=1.0, class
     k_cov, k_xty = jax.random.split(key)
     d, num_classes = x.shape[-1], y1h.shape[-1]
     b = statistics.cross(x, y1h) + gaussian_noise(k_xty, (d, num_classes), xty_std)
-    eye = jnp.eye(d, dtype=b.dtype)
     if alpha == 1.0:
         a = statistics.gram(x) + symmetric_gaussian_noise(k_cov, d, cov_std)
         return psd_ridge_inverse(a, ridge) @ b
     grams = statistics.class_grams(x, y1h) if class_grams is None else class_grams
     grams = project_psd(grams + symmetric_gaussian_noise(k_cov, d, cov_std, (num_classes,)))
     total = grams.sum(0)
-    systems = grams + alpha * (total - grams) + ridge * eye
+    systems = grams + alpha * (total - grams) + ridge * jnp.eye(d, dtype=b.dtype)
     return jax.vmap(jnp.linalg.solve)(systems, b.T[..., None])[..., 0].T
 
 

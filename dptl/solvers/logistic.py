@@ -28,8 +28,9 @@ __all__ = [
 LOSSES = ("softmax", "ova")
 
 
-def _probabilities(logits, loss, axis=-1):
-    return jax.nn.softmax(logits, axis=axis) if loss == "softmax" else jax.nn.sigmoid(logits)
+def _probabilities(logits, loss):
+    """Class probabilities of class-major (K, n) logits."""
+    return jax.nn.softmax(logits, axis=0) if loss == "softmax" else jax.nn.sigmoid(logits)
 
 
 def clipped_gradient_sum(w, x, y1h, grad_clip, mask=None, loss="softmax"):
@@ -37,7 +38,7 @@ def clipped_gradient_sum(w, x, y1h, grad_clip, mask=None, loss="softmax"):
     # Class-major (K, n) intermediates: under vmap over sweep points they become (P, K, n),
     # whose reductions over the K classes run ~25% faster on XLA CPU than over a minor axis
     # of (n, P, K), and both products are then plain (P K, d) x (d, n) layouts.
-    residual = _probabilities(w.T @ x.T, loss, axis=0) - y1h.T
+    residual = _probabilities(w.T @ x.T, loss) - y1h.T
     norms = jnp.linalg.norm(x, axis=-1) * jnp.linalg.norm(residual, axis=0)
     scale = jnp.minimum(1.0, grad_clip / jnp.maximum(norms, 1e-30))
     if mask is not None:
