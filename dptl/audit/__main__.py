@@ -23,14 +23,14 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--impl", default="rbg", help="jax PRNG implementation of the keys")
     args = ap.parse_args(argv)
-    print(f"{'mechanism':16s} {'variant':48s} {'claimed':>7s} {'true':>6s} {'audited':>8s}  verdict")
+    print(f"{'mechanism':30s} {'variant':48s} {'claimed':>7s} {'true':>6s} {'audited':>8s}  verdict")
     for i, name in enumerate(MECHANISMS):
         for broken in (False, True):
             start = time.perf_counter()
             mech = make_mechanism(name, args.epsilon, args.delta, broken=broken)
             key = jax.random.key(args.seed * 1000 + 2 * i + broken, impl=args.impl)
             r = audit(mech, key, trials=args.trials, confidence=args.confidence)
-            print(f"{r.name:16s} {(r.broken or 'library'):48s} {r.claimed_epsilon:7.3g} "
+            print(f"{r.name:30s} {(r.broken or 'library'):48s} {r.claimed_epsilon:7.3g} "
                   f"{r.true_epsilon:6.3g} {r.epsilon_lower_bound:8.3f}  "
                   f"{'CAUGHT' if r.caught else 'ok'}  ({time.perf_counter() - start:.1f} s)",
                   flush=True)
@@ -39,7 +39,7 @@ def main(argv=None) -> int:
         mech = dp_sgd_mechanism(1.0, args.delta, broken=broken)
         key = jax.random.key(args.seed * 1000 + 100 + bool(broken), impl=args.impl)
         r = audit(mech, key, trials=args.trials, confidence=args.confidence)
-        print(f"{r.name:16s} {(r.broken or 'library') + ' (sigma 1, q 0.5)':48s} "
+        print(f"{r.name:30s} {(r.broken or 'library') + ' (sigma 1, q 0.5)':48s} "
               f"{r.claimed_epsilon:7.3g} {r.true_epsilon:6.3g} {r.epsilon_lower_bound:8.3f}  "
               f"{'CAUGHT' if r.caught else 'ok'}  ({time.perf_counter() - start:.1f} s)",
               flush=True)

@@ -1,10 +1,11 @@
 """The solvers' releases as mechanisms to audit, and deliberately broken variants.
 
 Each builder returns an :class:`AuditedMechanism`: a pure JAX ``release(key, x, y, scales)``
-built from the library's own code (``dptl.solvers.statistics``/``logistic`` for the
-statistic, ``dptl.privacy`` for the noise, the solvers' ``*_releases`` for its calibrated
-std, and ``dpsgd_weights`` itself for DP-GD and Poisson-subsampled DP-SGD), the claimed
-(epsilon, delta), and two neighbouring datasets (add/remove one example):
+that calls the functions the solvers themselves release through (``least_squares_statistics``,
+``newton_step_releases``, DP-FC's ``noisy_covariance`` and ``noisy_gradient_sum``, and
+``dpsgd_weights`` itself for DP-GD and Poisson-subsampled DP-SGD) with the noise std the
+solvers' ``*_releases`` calibrate, the claimed (epsilon, delta), and two neighbouring
+datasets (add/remove one example):
 
 - D' holds a *canary* x* = C e_1 (norm C, along the first axis), label 0 (1 for DP-GD/SGD);
 - D is D' with the canary row set to zero. A zero row adds nothing to any statistic the
@@ -24,6 +25,9 @@ audit of a correct mechanism can approach the claim from below but never exceed 
 Broken variants (what an audit must catch):
 
 - ``noise_halved``: least squares with both noise stds halved (mu doubles);
+- ``shared_noise``: least squares with per-class Grams (alpha != 1), one noise matrix added
+  to every class (a known flaw of the papers' reference code): the differences between
+  classes' Grams come out noise-free, so epsilon is infinite;
 - ``batch_clipping``: DP-GD clipping the *sum* of the gradients to G instead of each
   example's gradient. One example can then flip the clipped sum from G u to -G u: the
   sensitivity is 2G, not G. D holds one example whose gradient opposes the canary's;
@@ -58,11 +62,11 @@ from dptl.privacy import (
 )
 from dptl.solvers import statistics
 from dptl.solvers.dpsgd import dpsgd_release, dpsgd_weights, physical_chunk
-from dptl.solvers.fc import fc_releases
+from dptl.solvers.fc import fc_releases, noisy_covariance
 from dptl.solvers.inputs import preprocess_features
-from dptl.solvers.least_squares import least_squares_releases
-from dptl.solvers.logistic import clipped_gradient_sum_chunked, ova_hessians
-from dptl.solvers.newton import newton_releases
+from dptl.solvers.least_squares import least_squares_releases, least_squares_statistics
+from dptl.solvers.logistic import clipped_gradient_sum_chunked, noisy_gradient_sum
+from dptl.solvers.newton import newton_releases, newton_step_releases
 
 __all__ = [
     "BROKEN",
@@ -77,6 +81,8 @@ __all__ = [
     "fc_release",
     "fc_mechanism",
     "least_squares_mechanism",
+    "least_squares_per_class_mechanism",
+    "least_squares_per_class_release",
     "least_squares_release",
     "make_mechanism",
     "newton_mechanism",
@@ -171,13 +177,9 @@ def _shape(x, y):
 
 
 def least_squares_release(key, x, y, scales):
-    """X^T X and X^T Y with the noise of ``dp_least_squares`` (as in least_squares_weights)."""
-    d, k = _shape(x, y)
-    k_cov, k_xty = jax.random.split(key)
-    return {
-        "X^T X": statistics.gram(x) + symmetric_gaussian_noise(k_cov, d, scales["cov_std"]),
-        "X^T Y": statistics.cross(x, y) + gaussian_noise(k_xty, (d, k), scales["xty_std"]),
-    }
+    """X^T X and X^T Y as ``dp_least_squares`` releases them (``least_squares_statistics``)."""
+    a, b = least_squares_statistics(key, x, y, scales["cov_std"], scales["xty_std"])
+    return {"X^T X": a, "X^T Y": b}
 
 
 def least_squares_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8,
@@ -201,6 +203,51 @@ def least_squares_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8
         scales={"cov_std": cov_std, "xty_std": xty_std},
         true_epsilon=gdp_epsilon(_mu([(c * c, cov_std), (c, xty_std)]), delta),
         broken="noise std halved" if broken else "",
+    )
+
+
+def least_squares_per_class_release(key, x, y, scales):
+    """The per-class Grams and X^T Y as ``dp_least_squares(alpha != 1)`` releases them."""
+    a, b = least_squares_statistics(key, x, y, scales["cov_std"], scales["xty_std"],
+                                    per_class=True)
+    return {"per-class X_k^T X_k": a, "X^T Y": b}
+
+
+def least_squares_shared_noise_release(key, x, y, scales):
+    """BROKEN: one noise matrix added to every class's Gram, as in the papers' reference code.
+
+    G_j~ - G_k~ = G_j - G_k is then released without noise: the canary shows exactly.
+    """
+    d, k = _shape(x, y)
+    k_cov, k_xty = jax.random.split(key)
+    noise = symmetric_gaussian_noise(k_cov, d, scales["cov_std"])  # broadcast over classes
+    return {"per-class X_k^T X_k": statistics.class_grams(x, y) + noise,
+            "X^T Y": statistics.cross(x, y) + gaussian_noise(k_xty, (d, k), scales["xty_std"])}
+
+
+def least_squares_per_class_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 6,
+                                      num_classes: int = 3, num_examples: int = 16,
+                                      feature_norm: float = 1.0, broken: str | None = None,
+                                      seed: int = 0) -> AuditedMechanism:
+    """The papers' least squares variant (alpha != 1): the K per-class Grams X_k^T X_k
+    (sensitivity C^2 together: the canary is in one class) and X^T Y (sensitivity C).
+
+    Noise from ``least_squares_releases(alpha != 1)``; ``broken="shared_noise"`` adds the
+    same noise matrix to every class (noise not independent across classes): epsilon = inf.
+    """
+    _check_broken(broken, ("shared_noise",))
+    rel = least_squares_releases(epsilon, delta, feature_norm=feature_norm, alpha=0.5)
+    cov_std, xty_std = rel[0].noise_std, rel[1].noise_std
+    without, with_canary = canary_pair(_random_rows(num_examples, dim, num_classes, feature_norm, seed),
+                                       feature_norm=feature_norm, num_classes=num_classes)
+    c = feature_norm
+    return AuditedMechanism(
+        name="least squares, per-class Grams",
+        release=least_squares_shared_noise_release if broken else least_squares_per_class_release,
+        without=without, with_canary=with_canary, epsilon=epsilon, delta=delta,
+        symmetric=("per-class X_k^T X_k",), scales={"cov_std": cov_std, "xty_std": xty_std},
+        true_epsilon=math.inf if broken else gdp_epsilon(_mu([(c * c, cov_std), (c, xty_std)]), delta),
+        broken="one noise matrix shared by all classes" if broken else "",
     )
 
 
@@ -254,14 +301,11 @@ def dp_gd_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8, grad_c
 
 
 def newton_release(key, x, y, scales):
-    """One DP-Newton step's releases at W = 0 (as in newton_weights)."""
+    """One DP-Newton step's releases at W = 0 (``newton_step_releases``)."""
     d, k = _shape(x, y)
-    w0 = jnp.zeros((d, k), x.dtype)
-    k_hess, k_grad = jax.random.split(key)
-    hess = ova_hessians(w0, x) + symmetric_gaussian_noise(k_hess, d, scales["hess_std"], (k,))
-    grad = clipped_gradient_sum_chunked(w0, x, y, scales["grad_clip"], loss="ova")
-    return {"one-vs-all Hessians": hess,
-            "clipped gradient sum": grad + gaussian_noise(k_grad, grad.shape, scales["grad_std"])}
+    hess, grad = newton_step_releases(key, jnp.zeros((d, k), x.dtype), x, y, scales["hess_std"],
+                                      scales["grad_std"], scales["grad_clip"])
+    return {"one-vs-all Hessians": hess, "clipped gradient sum": grad}
 
 
 def newton_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8, num_classes: int = 6,
@@ -296,14 +340,13 @@ def newton_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8, num_c
 
 
 def fc_release(key, x, y, scales):
-    """DP-FC's covariance and first gradient release at W = 0 (as in fc_weights)."""
+    """DP-FC's covariance and first gradient release at W = 0 (keys as in fc_weights)."""
     d, k = _shape(x, y)
-    w0 = jnp.zeros((d, k), x.dtype)
     k_cov, k_steps = jax.random.split(key)
-    cov = statistics.gram(x) + symmetric_gaussian_noise(k_cov, d, scales["cov_std"])
-    grad = clipped_gradient_sum_chunked(w0, x, y, scales["grad_clip"], loss="ova")
-    noise = gaussian_noise(jax.random.split(k_steps, 1)[0], grad.shape, scales["grad_std"])
-    return {"feature covariance X^T X": cov, "clipped gradient sum": grad + noise}
+    grad = noisy_gradient_sum(jax.random.split(k_steps, 1)[0], jnp.zeros((d, k), x.dtype), x, y,
+                              scales["grad_clip"], scales["grad_std"], loss="ova")
+    return {"feature covariance X^T X": noisy_covariance(k_cov, x, scales["cov_std"]),
+            "clipped gradient sum": grad}
 
 
 def fc_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8, num_classes: int = 2,
@@ -397,12 +440,14 @@ MECHANISMS = {
     "dp_gd": dp_gd_mechanism,
     "newton": newton_mechanism,
     "fc": fc_mechanism,
+    "least_squares_per_class": least_squares_per_class_mechanism,
 }
 BROKEN = {
     "least_squares": "noise_halved",
     "dp_gd": "batch_clipping",
     "newton": "forgot_sqrt_k",
     "fc": "forgot_square",
+    "least_squares_per_class": "shared_noise",
 }
 
 

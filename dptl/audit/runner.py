@@ -3,10 +3,12 @@
 Protocol of :func:`audit` (``trials`` runs on each dataset, fresh noise every run):
 
 1. Selection runs (a fraction of ``trials``): the release, flattened to a vector o, is
-   reduced to a score s = <o - m_0, w> with the linear discriminant w = (m_1 - m_0) / v
-   (m_0, m_1: mean release on D and D'; v: pooled per-coordinate variance). For Gaussian
-   noise, independent across coordinates, this is the likelihood-ratio (Neyman-Pearson
-   optimal) test's statistic, learned from the runs instead of from the code. On these
+   reduced to a score s = <o - m_0, w> with Fisher's linear discriminant
+   w = S^{-1} (m_1 - m_0) (m_0, m_1: mean release on D and D'; S: pooled covariance of the
+   coordinates). For Gaussian noise with a fixed covariance this is the likelihood-ratio
+   (Neyman-Pearson optimal) test's statistic, learned from the runs instead of from the
+   code; the full covariance lets it exploit noise that is wrongly shared between
+   coordinates (e.g. between classes). On these
    runs :func:`~dptl.audit.bounds.choose_threshold` also picks the threshold and side.
 2. Evaluation runs (the rest, with other keys): the *fixed* test is applied once and
    :func:`~dptl.audit.bounds.epsilon_lower_bound` turns its counts into
@@ -126,8 +128,11 @@ def _keys(key):
 
 def _scorer(sel0: np.ndarray, sel1: np.ndarray):
     m0, m1 = sel0.mean(0), sel1.mean(0)
-    var = 0.5 * (sel0.var(0) + sel1.var(0))
-    w = (m1 - m0) / np.maximum(var, 1e-12 * max(var.max(), 1e-300))
+    cov = 0.5 * (np.atleast_2d(np.cov(sel0, rowvar=False)) + np.atleast_2d(np.cov(sel1, rowvar=False)))
+    # a tiny ridge keeps near-singular directions (noise shared between coordinates, which
+    # leaves their difference noise-free) in the test, with very large weights
+    ridge = 1e-12 * max(np.trace(cov) / len(cov), 1e-300)
+    w = np.linalg.solve(cov + ridge * np.eye(len(cov)), m1 - m0)
     return lambda obs: (obs - m0) @ w
 
 

@@ -19,17 +19,16 @@ import jax.numpy as jnp
 from dptl import _validate
 from dptl.privacy import (
     calibrate_full_batch,
-    gaussian_noise,
     spent,
     symmetric_gaussian_noise,
 )
 from dptl.solvers import statistics
 from dptl.solvers.inputs import default_ridge, prepare_inputs
-from dptl.solvers.logistic import clipped_gradient_sum_chunked, scan_steps
+from dptl.solvers.logistic import noisy_gradient_sum, scan_steps
 from dptl.solvers.psd_inverse import RidgeInverse, psd_ridge_inverse
 from dptl.solvers.result import LastLayerResult
 
-__all__ = ["dp_fc", "fc_releases", "fc_weights", "noisy_preconditioner_inverse"]
+__all__ = ["dp_fc", "fc_releases", "fc_weights", "noisy_covariance", "noisy_preconditioner_inverse"]
 
 
 def fc_releases(epsilon, delta, *, steps, feature_norm=1.0, grad_clip=1.0, cov_share=0.5):
@@ -45,11 +44,15 @@ def fc_releases(epsilon, delta, *, steps, feature_norm=1.0, grad_clip=1.0, cov_s
     )
 
 
-def noisy_preconditioner_inverse(key, xc, cov_std, ridge) -> RidgeInverse:
-    """(P(X^T X + N) / 4 + ridge I)^{-1}, factored once: DP-FC's single release (sens. C^2)."""
+def noisy_covariance(key, xc, cov_std):
+    """X^T X + N, N symmetric Gaussian: DP-FC's single release (sensitivity C^2)."""
     d = xc.shape[-1]
-    cov = statistics.gram(xc) + symmetric_gaussian_noise(key, d, cov_std, dtype=xc.dtype)
-    return psd_ridge_inverse(cov, ridge, scale=0.25)
+    return statistics.gram(xc) + symmetric_gaussian_noise(key, d, cov_std, dtype=xc.dtype)
+
+
+def noisy_preconditioner_inverse(key, xc, cov_std, ridge) -> RidgeInverse:
+    """(P(X^T X + N) / 4 + ridge I)^{-1}, factored once from :func:`noisy_covariance`."""
+    return psd_ridge_inverse(noisy_covariance(key, xc, cov_std), ridge, scale=0.25)
 
 
 @functools.partial(jax.jit, static_argnames=("steps",))
@@ -64,8 +67,7 @@ def fc_weights(key, xc, yc, cov_std, grad_std, grad_clip, ridge, learning_rate, 
     precond_inverse = noisy_preconditioner_inverse(k_cov, xc, cov_std, ridge)
 
     def step(w, step_key):
-        grad = clipped_gradient_sum_chunked(w, xc, yc, grad_clip, loss="ova")
-        grad = grad + gaussian_noise(step_key, grad.shape, grad_std) + ridge * w
+        grad = noisy_gradient_sum(step_key, w, xc, yc, grad_clip, grad_std, loss="ova") + ridge * w
         w = w - learning_rate * (precond_inverse @ grad)
         return w, {"noisy_grad_norm": jnp.linalg.norm(grad)}
 

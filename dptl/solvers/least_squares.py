@@ -30,7 +30,12 @@ from dptl.solvers.inputs import default_ridge, prepare_inputs
 from dptl.solvers.psd_inverse import psd_ridge_inverse
 from dptl.solvers.result import LastLayerResult
 
-__all__ = ["dp_least_squares", "least_squares_releases", "least_squares_weights"]
+__all__ = [
+    "dp_least_squares",
+    "least_squares_releases",
+    "least_squares_statistics",
+    "least_squares_weights",
+]
 
 
 def least_squares_releases(epsilon, delta, *, feature_norm=1.0, cov_share=0.5, alpha=1.0):
@@ -43,21 +48,32 @@ def least_squares_releases(epsilon, delta, *, feature_norm=1.0, cov_share=0.5, a
     )
 
 
-def least_squares_weights(key, x, y1h, cov_std, xty_std, ridge, alpha=1.0, class_grams=None):
-    """Pure core: noisy statistics and the ridge solve. vmap-able over key and the stds.
+def least_squares_statistics(key, x, y1h, cov_std, xty_std, *, per_class=False, class_grams=None):
+    """The noisy releases (A~, B~): X^T X (or the K per-class Grams) and X^T Y, plus noise.
 
-    ``x``/``y1h`` are chunked as by :func:`statistics.shard_rows`; ``class_grams`` may be
-    precomputed (it does not depend on the noise).
+    Sensitivities (add/remove one, ||x|| <= C): C^2 for X^T X, and for all K per-class Grams
+    together (each example lies in one class); C for X^T Y. Each class's Gram gets its own
+    noise. ``x``/``y1h`` are chunked as by :func:`statistics.shard_rows`; ``class_grams``
+    may be precomputed (it does not depend on the noise).
     """
     k_cov, k_xty = jax.random.split(key)
     d, num_classes = x.shape[-1], y1h.shape[-1]
     b = statistics.cross(x, y1h) + gaussian_noise(k_xty, (d, num_classes), xty_std)
-    if alpha == 1.0:
-        a = statistics.gram(x) + symmetric_gaussian_noise(k_cov, d, cov_std)
-        return psd_ridge_inverse(a, ridge) @ b
+    if not per_class:
+        return statistics.gram(x) + symmetric_gaussian_noise(k_cov, d, cov_std), b
     grams = statistics.class_grams(x, y1h) if class_grams is None else class_grams
-    grams = project_psd(grams + symmetric_gaussian_noise(k_cov, d, cov_std, (num_classes,)))
+    return grams + symmetric_gaussian_noise(k_cov, d, cov_std, (num_classes,)), b
+
+
+def least_squares_weights(key, x, y1h, cov_std, xty_std, ridge, alpha=1.0, class_grams=None):
+    """Pure core: noisy statistics and the ridge solve. vmap-able over key and the stds."""
+    a, b = least_squares_statistics(key, x, y1h, cov_std, xty_std, per_class=alpha != 1.0,
+                                    class_grams=class_grams)
+    if alpha == 1.0:
+        return psd_ridge_inverse(a, ridge) @ b
+    grams = project_psd(a)
     total = grams.sum(0)
+    d = grams.shape[-1]
     systems = grams + alpha * (total - grams) + ridge * jnp.eye(d, dtype=b.dtype)
     return jax.vmap(jnp.linalg.solve)(systems, b.T[..., None])[..., 0].T
 

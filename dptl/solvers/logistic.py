@@ -14,6 +14,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from dptl.privacy import gaussian_noise
 from dptl.solvers import statistics
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "clipped_gradient_sum",
     "clipped_gradient_sum_chunked",
     "cross_entropy",
+    "noisy_gradient_sum",
     "ova_hessians",
     "scan_steps",
 ]
@@ -51,6 +53,17 @@ def clipped_gradient_sum_chunked(w, xc, yc, grad_clip, loss="softmax"):
     return statistics.chunked_sum(
         lambda x, y: clipped_gradient_sum(w, x, y, grad_clip, loss=loss), xc, yc
     )
+
+
+def noisy_gradient_sum(key, w, xc, yc, grad_clip, grad_std, loss="softmax", grad=None):
+    """The full-batch clipped gradient sum plus N(0, grad_std^2) noise (sensitivity G).
+
+    ``grad`` may be the clipped sum at ``w`` computed beforehand (it does not depend on the
+    noise); the noise is drawn from ``key`` either way.
+    """
+    if grad is None:
+        grad = clipped_gradient_sum_chunked(w, xc, yc, grad_clip, loss=loss)
+    return grad + gaussian_noise(key, grad.shape, grad_std, dtype=grad.dtype)
 
 
 # Largest block of weighted features ova_hessians builds at once, in floats (256 MiB): all

@@ -16,19 +16,14 @@ import jax
 import jax.numpy as jnp
 
 from dptl import _validate
-from dptl.privacy import (
-    calibrate_full_batch,
-    gaussian_noise,
-    spent,
-    symmetric_gaussian_noise,
-)
+from dptl.privacy import calibrate_full_batch, spent, symmetric_gaussian_noise
 from dptl.solvers import statistics
 from dptl.solvers.inputs import default_ridge, prepare_inputs
-from dptl.solvers.logistic import clipped_gradient_sum_chunked, ova_hessians, scan_steps
+from dptl.solvers.logistic import noisy_gradient_sum, ova_hessians, scan_steps
 from dptl.solvers.psd_inverse import psd_ridge_inverse
 from dptl.solvers.result import LastLayerResult
 
-__all__ = ["dp_newton", "newton_releases", "newton_weights"]
+__all__ = ["dp_newton", "newton_releases", "newton_step_releases", "newton_weights"]
 
 
 def newton_releases(
@@ -45,6 +40,21 @@ def newton_releases(
             ("clipped gradient sum", grad_clip, steps, 1 - share),
         ],
     )
+
+
+def newton_step_releases(key, w, xc, yc, hess_std, grad_std, grad_clip, *,
+                         hessians=ova_hessians, grad=None):
+    """One step's releases at ``w``: the K Hessians and the clipped gradient sum, noised.
+
+    Sensitivities (add/remove one): sqrt(K) C^2 / 4 for the K Hessians together (each gets
+    its own symmetric noise), ``grad_clip`` for the gradient. ``hessians(w, xc)`` and
+    ``grad`` may replace the computation of the statistics (same values, e.g. at w = 0).
+    """
+    d, num_classes = xc.shape[-1], yc.shape[-1]
+    k_hess, k_grad = jax.random.split(key)
+    noise = symmetric_gaussian_noise(k_hess, d, hess_std, (num_classes,), dtype=xc.dtype)
+    grad = noisy_gradient_sum(k_grad, w, xc, yc, grad_clip, grad_std, loss="ova", grad=grad)
+    return hessians(w, xc) + noise, grad
 
 
 @functools.partial(jax.jit, static_argnames=("steps",))
@@ -70,12 +80,10 @@ def newton_weights(
     d, num_classes = xc.shape[-1], yc.shape[-1]
 
     def step(w, step_key, hessians=ova_hessians, grad=None):
-        k_hess, k_grad = jax.random.split(step_key)
-        hess = hessians(w, xc) + symmetric_gaussian_noise(k_hess, d, hess_std, (num_classes,))
+        hess, grad = newton_step_releases(step_key, w, xc, yc, hess_std, grad_std, grad_clip,
+                                          hessians=hessians, grad=grad)
         inverse = psd_ridge_inverse(hess, ridge)  # (P(H~_k) + ridge I)^{-1}, every class
-        if grad is None:
-            grad = clipped_gradient_sum_chunked(w, xc, yc, grad_clip, loss="ova")
-        grad = grad + gaussian_noise(k_grad, grad.shape, grad_std) + ridge * w
+        grad = grad + ridge * w
         direction = (inverse @ grad.T[..., None])[..., 0].T
         w = w - learning_rate * direction
         return w, {"noisy_grad_norm": jnp.linalg.norm(grad)}
