@@ -1,12 +1,13 @@
 """Choose the solvers' fixed defaults on public synthetic data, never on the shipped features.
 
-    python benchmarks/tune_defaults.py [--methods dp_gd fc ...]
+    python benchmarks/tune_defaults.py [--methods dp_gd fc ...] [--steps 30 50 100]
 
 The proxy is ``gaussian_mixture_features(seed=1, 60000 x 320, K=10, separation=0.3,
 offset=0.8, spectrum_decay=1.0)``: clusters shaped like pretrained backbone features (a
 large common component, a fast-decaying spectrum), with the same n, d and K as the shipped
 set. For each method a small grid is swept over epsilons (0.3, 1, 8); the printed table is
 what ``dptl.solvers.sweep.DEFAULTS`` was chosen from (the best mean accuracy over epsilons).
+``--steps`` replaces the grid's step counts (e.g. to see what fewer DP-GD steps would cost).
 Choosing hyperparameters on private data would itself cost privacy; this costs none.
 """
 
@@ -34,11 +35,12 @@ EPSILONS = (0.3, 1.0, 8.0)
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--methods", nargs="+", default=list(GRIDS))
+    parser.add_argument("--steps", nargs="+", type=int, help="step counts to try instead")
     args = parser.parse_args()
     fs = gaussian_mixture_features(1, 60000, 10000, 320, 10, separation=0.3, offset=0.8,
                                    spectrum_decay=1.0)
     for method in args.methods:
-        grid = GRIDS[method]
+        grid = GRIDS[method] | ({"steps": args.steps} if args.steps else {})
         print(f"\n{method}: accuracy (%) at epsilons {EPSILONS}", flush=True)
         for values in itertools.product(*grid.values()):
             hp = dict(zip(grid, values, strict=True))
