@@ -36,7 +36,9 @@ Broken variants (what an audit must catch):
 - ``forgot_square``: DP-FC calibrated with covariance sensitivity C instead of C^2
   (C = 3: mu grows by sqrt(0.5 * 9 + 0.5) = 2.24);
 - ``overclaimed_amplification`` (Poisson-subsampled DP-SGD, :func:`dp_sgd_mechanism`):
-  accounted at sampling rate q/10 while the loader samples at q.
+  accounted at sampling rate q/10 while the loader samples at q;
+- ``covariance_not_accounted`` (DP-FC-SGD, :func:`fc_sgd_mechanism`): the feature
+  covariance is released but left out of the accounting.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from dptl.privacy import (
     clip_rows,
     composed_mu,
     dpsgd_epsilon,
+    epsilon_of_event,
     gaussian_noise,
     gdp_epsilon,
     symmetric_gaussian_noise,
@@ -63,6 +66,7 @@ from dptl.privacy import (
 from dptl.solvers import statistics
 from dptl.solvers.dpsgd import dpsgd_release, dpsgd_weights, physical_chunk
 from dptl.solvers.fc import fc_releases, noisy_covariance
+from dptl.solvers.fc_sgd import fc_sgd_event, poisson_noisy_gradient
 from dptl.solvers.inputs import preprocess_features
 from dptl.solvers.least_squares import least_squares_releases, least_squares_statistics
 from dptl.solvers.logistic import clipped_gradient_sum_chunked, noisy_gradient_sum
@@ -80,6 +84,8 @@ __all__ = [
     "dp_sgd_release",
     "fc_release",
     "fc_mechanism",
+    "fc_sgd_mechanism",
+    "fc_sgd_release",
     "least_squares_mechanism",
     "least_squares_per_class_mechanism",
     "least_squares_per_class_release",
@@ -432,6 +438,59 @@ def dp_sgd_mechanism(noise_multiplier: float = 1.0, delta: float = 1e-5, *, dim:
         true_epsilon=true_epsilon,
         scales={"std": sigma * g, "grad_clip": g},
         broken="accounted at q/10, sampled at q" if broken else "",
+    )
+
+
+def fc_sgd_release(key, x, y, scales, *, sampling_rate):
+    """DP-FC-SGD's covariance and first Poisson-subsampled gradient at W = 0 (keys as in
+    fc_sgd_weights). ``x``/``y`` are flat; the release is q times the step's unbiased
+    estimate, i.e. the noisy sum (post-processing)."""
+    n, d = x.shape
+    q = sampling_rate
+    k_cov, k_steps = jax.random.split(key)
+    grad = poisson_noisy_gradient(jax.random.split(k_steps, 1)[0], jnp.zeros((d, y.shape[-1]), x.dtype),
+                                  x, y, scales["grad_clip"], scales["grad_std"], q,
+                                  physical_chunk(q, n))
+    return {"feature covariance X^T X": noisy_covariance(k_cov, x[None], scales["cov_std"]),
+            "clipped gradient sum": q * grad}
+
+
+@functools.cache
+def _fc_sgd_release_at(sampling_rate: float):
+    return functools.partial(fc_sgd_release, sampling_rate=sampling_rate)
+
+
+def fc_sgd_mechanism(cov_noise_multiplier: float = 0.5, noise_multiplier: float = 2.0,
+                     delta: float = 1e-5, *, dim: int = 8, sampling_rate: float = 0.5,
+                     num_examples: int = 4, grad_clip: float = 0.5,
+                     broken: str | None = None) -> AuditedMechanism:
+    """DP-FC-SGD (C = 1, K = 2, W = 0): X^T X once, then one Poisson-subsampled gradient sum.
+
+    The claim is the library's PLD accounting of ``fc_sgd_event`` at these noise
+    multipliers (as :func:`dp_sgd_mechanism`, this builder fixes the noise). The other rows
+    are zero. ``broken="covariance_not_accounted"``: the claim leaves out the covariance
+    release (preprocessing on private data treated as free), so it is far below what the
+    mechanism spends.
+    """
+    _check_broken(broken, ("covariance_not_accounted",))
+    cov_nm = _validate.check_positive("cov_noise_multiplier", cov_noise_multiplier)
+    sigma = _validate.check_positive("noise_multiplier", noise_multiplier)
+    q = _validate.check_fraction("sampling_rate", sampling_rate)
+    g = _validate.check_positive("grad_clip", grad_clip)
+    if g > math.sqrt(0.5):
+        raise ValueError(f"grad_clip must be <= sqrt(1/2) so the canary's gradient is clipped, got {grad_clip!r}")
+    x = np.zeros((num_examples - 1, dim), np.float32)
+    without, with_canary = canary_pair((x, [0] * (num_examples - 1)), feature_norm=1.0,
+                                       num_classes=2)
+    flat = lambda pair: tuple(a.reshape(-1, a.shape[-1])[:num_examples] for a in pair)
+    true_epsilon = epsilon_of_event(fc_sgd_event(cov_nm, sigma, q, 1), delta, "pld")
+    return AuditedMechanism(
+        name="DP-FC-SGD (Poisson)", release=_fc_sgd_release_at(q), without=flat(without),
+        with_canary=flat(with_canary), delta=delta, symmetric=("feature covariance X^T X",),
+        epsilon=dpsgd_epsilon(sigma, q, 1, delta, "pld") if broken else true_epsilon,
+        true_epsilon=true_epsilon,
+        scales={"cov_std": cov_nm, "grad_std": sigma * g, "grad_clip": g},
+        broken="covariance release not accounted" if broken else "",
     )
 
 

@@ -45,7 +45,13 @@ from dptl.solvers.fc import fc_releases, fc_weights, noisy_preconditioner_invers
 from dptl.solvers.inputs import default_ridge, prepare_inputs
 from dptl.solvers.result import LastLayerResult
 
-__all__ = ["dp_fc_sgd", "fc_sgd_event", "fc_sgd_releases", "fc_sgd_weights"]
+__all__ = [
+    "dp_fc_sgd",
+    "fc_sgd_event",
+    "fc_sgd_releases",
+    "fc_sgd_weights",
+    "poisson_noisy_gradient",
+]
 
 COV_NAME = "feature covariance X^T X"
 GRAD_NAME = "clipped gradient sum"
@@ -129,6 +135,18 @@ def fc_sgd_releases(epsilon, delta, *, num_examples, steps, batch_size=None, fea
     )
 
 
+def poisson_noisy_gradient(key, w, x, y1h, grad_clip, grad_std, sampling_rate, physical_batch_size):
+    """(clipped one-vs-all gradient sum over a Poisson sample + N(0, grad_std^2)) / q.
+
+    Each row is in the sample independently with probability q; the sum has sensitivity G
+    (add/remove one). The exact batch size is not released: it is not an accounted release.
+    """
+    k_sample, k_noise = jax.random.split(key)
+    total, _ = poisson_gradient_sum(k_sample, w, x, y1h, grad_clip, sampling_rate,
+                                    physical_batch_size, "ova")
+    return (total + gaussian_noise(k_noise, w.shape, grad_std, dtype=w.dtype)) / sampling_rate
+
+
 @functools.partial(jax.jit, static_argnames=("steps", "sampling_rate", "physical_batch_size", "tail_average"))
 def fc_sgd_weights(key, x, y1h, xc, cov_std, grad_std, grad_clip, ridge, learning_rate, *,
                    steps, sampling_rate, physical_batch_size, tail_average=True):
@@ -145,11 +163,8 @@ def fc_sgd_weights(key, x, y1h, xc, cov_std, grad_std, grad_clip, ridge, learnin
 
     def step(carry, step_key):
         w, avg, t = carry
-        k_sample, k_noise = jax.random.split(step_key)
-        # the exact batch size is not released: it is not part of the accounted releases
-        total, _ = poisson_gradient_sum(k_sample, w, x, y1h, grad_clip, sampling_rate,
-                                        physical_batch_size, "ova")
-        grad = (total + gaussian_noise(k_noise, w.shape, grad_std)) / sampling_rate + ridge * w
+        grad = poisson_noisy_gradient(step_key, w, x, y1h, grad_clip, grad_std, sampling_rate,
+                                      physical_batch_size) + ridge * w
         w = w - learning_rate * (precond_inverse @ grad)
         avg = jnp.where(t >= start, avg + (w - avg) / jnp.maximum(t - start + 1, 1), avg)
         return (w, avg, t + 1), {"noisy_grad_norm": jnp.linalg.norm(grad)}
