@@ -401,9 +401,21 @@ def dp_sgd_release(key, x, y, scales, *, sampling_rate):
 
 
 @functools.cache
-def _dp_sgd_release_at(sampling_rate: float):
+def _release_at(release: Callable, sampling_rate: float):
     """One release function per sampling rate, so audits at one rate share a compilation."""
-    return functools.partial(dp_sgd_release, sampling_rate=sampling_rate)
+    return functools.partial(release, sampling_rate=sampling_rate)
+
+
+def _poisson_canary_pair(num_examples, dim, grad_clip, canary_label):
+    """Flat (D, D') for the Poisson audits: zero rows plus the canary C e_1 (C = 1, K = 2),
+    whose gradient (norm sqrt(1/2) at W = 0) must be clipped to ``grad_clip``."""
+    g = _validate.check_positive("grad_clip", grad_clip)
+    if g > math.sqrt(0.5):
+        raise ValueError(f"grad_clip must be <= sqrt(1/2) so the canary's gradient is clipped, got {grad_clip!r}")
+    x = np.zeros((num_examples - 1, dim), np.float32)
+    pairs = canary_pair((x, [0] * (num_examples - 1)), feature_norm=1.0, num_classes=2,
+                        canary_label=canary_label)
+    return tuple(tuple(a.reshape(-1, a.shape[-1])[:num_examples] for a in pair) for pair in pairs)
 
 
 def dp_sgd_mechanism(noise_multiplier: float = 1.0, delta: float = 1e-5, *, dim: int = 8,
@@ -423,17 +435,12 @@ def dp_sgd_mechanism(noise_multiplier: float = 1.0, delta: float = 1e-5, *, dim:
     _check_broken(broken, ("overclaimed_amplification",))
     sigma = _validate.check_positive("noise_multiplier", noise_multiplier)
     q = _validate.check_fraction("sampling_rate", sampling_rate)
-    g = _validate.check_positive("grad_clip", grad_clip)
-    if g > math.sqrt(0.5):
-        raise ValueError(f"grad_clip must be <= sqrt(1/2) so the canary's gradient is clipped, got {g!r}")
-    x = np.zeros((num_examples - 1, dim), np.float32)
-    without, with_canary = canary_pair((x, [0] * (num_examples - 1)), feature_norm=1.0,
-                                       num_classes=2, canary_label=1)
-    flat = lambda pair: tuple(a.reshape(-1, a.shape[-1])[:num_examples] for a in pair)
+    without, with_canary = _poisson_canary_pair(num_examples, dim, grad_clip, canary_label=1)
+    g = float(grad_clip)
     true_epsilon = dpsgd_epsilon(sigma, q, 1, delta, "pld")
     return AuditedMechanism(
-        name="DP-SGD (Poisson)", release=_dp_sgd_release_at(q), without=flat(without),
-        with_canary=flat(with_canary), delta=delta,
+        name="DP-SGD (Poisson)", release=_release_at(dp_sgd_release, q), without=without,
+        with_canary=with_canary, delta=delta,
         epsilon=dpsgd_epsilon(sigma, q / 10, 1, delta, "pld") if broken else true_epsilon,
         true_epsilon=true_epsilon,
         scales={"std": sigma * g, "grad_clip": g},
@@ -455,11 +462,6 @@ def fc_sgd_release(key, x, y, scales, *, sampling_rate):
             "clipped gradient sum": q * grad}
 
 
-@functools.cache
-def _fc_sgd_release_at(sampling_rate: float):
-    return functools.partial(fc_sgd_release, sampling_rate=sampling_rate)
-
-
 def fc_sgd_mechanism(cov_noise_multiplier: float = 0.5, noise_multiplier: float = 2.0,
                      delta: float = 1e-5, *, dim: int = 8, sampling_rate: float = 0.5,
                      num_examples: int = 4, grad_clip: float = 0.5,
@@ -476,17 +478,12 @@ def fc_sgd_mechanism(cov_noise_multiplier: float = 0.5, noise_multiplier: float 
     cov_nm = _validate.check_positive("cov_noise_multiplier", cov_noise_multiplier)
     sigma = _validate.check_positive("noise_multiplier", noise_multiplier)
     q = _validate.check_fraction("sampling_rate", sampling_rate)
-    g = _validate.check_positive("grad_clip", grad_clip)
-    if g > math.sqrt(0.5):
-        raise ValueError(f"grad_clip must be <= sqrt(1/2) so the canary's gradient is clipped, got {grad_clip!r}")
-    x = np.zeros((num_examples - 1, dim), np.float32)
-    without, with_canary = canary_pair((x, [0] * (num_examples - 1)), feature_norm=1.0,
-                                       num_classes=2)
-    flat = lambda pair: tuple(a.reshape(-1, a.shape[-1])[:num_examples] for a in pair)
+    without, with_canary = _poisson_canary_pair(num_examples, dim, grad_clip, canary_label=0)
+    g = float(grad_clip)
     true_epsilon = epsilon_of_event(fc_sgd_event(cov_nm, sigma, q, 1), delta, "pld")
     return AuditedMechanism(
-        name="DP-FC-SGD (Poisson)", release=_fc_sgd_release_at(q), without=flat(without),
-        with_canary=flat(with_canary), delta=delta, symmetric=("feature covariance X^T X",),
+        name="DP-FC-SGD (Poisson)", release=_release_at(fc_sgd_release, q), without=without,
+        with_canary=with_canary, delta=delta, symmetric=("feature covariance X^T X",),
         epsilon=dpsgd_epsilon(sigma, q, 1, delta, "pld") if broken else true_epsilon,
         true_epsilon=true_epsilon,
         scales={"cov_std": cov_nm, "grad_std": sigma * g, "grad_clip": g},
