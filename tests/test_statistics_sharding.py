@@ -43,6 +43,11 @@ SCRIPT = textwrap.dedent(
         got, used = t.statistics_of(x, y1h, w, 0.5, chunk_rows)
         t.assert_close(got, want, f"4 devices, chunk_rows={{chunk_rows}}")
         out[f"devices_used_{{chunk_rows}}"] = used
+    from dptl.solvers import logistic  # column blocks and row steps of the Hessians, sharded
+    logistic._HESSIAN_BLOCK_COLS, logistic._HESSIAN_STEP_ROWS = 2, 3
+    for chunk_rows in (8, 8192):
+        got, _ = t.statistics_of(x, y1h, w, 0.5, chunk_rows)
+        t.assert_close(got, want, f"4 devices, Hessian blocks of 2, chunk_rows={{chunk_rows}}")
     mm = t.memmap_copy(x, os.path.join({tmp!r}, "x.f32"))
     total = statistics.accumulate_host_chunks(statistics.gram, mm, chunk_rows=24)
     np.testing.assert_allclose(total, want["gram"], rtol=1e-5, atol=1e-4)
@@ -104,14 +109,17 @@ def test_statistics_equal_numpy_on_one_device(chunk_rows):
     assert_close(got, reference(x, y1h, w, 0.5), f"1 device, chunk_rows={chunk_rows}")
 
 
-def test_ova_hessians_in_class_groups_equal_numpy(monkeypatch):
-    """A small block budget makes ova_hessians build its weighted copies a class at a time."""
+@pytest.mark.parametrize("chunk_rows", [8, 8192])
+def test_ova_hessians_in_blocks_and_steps_equal_numpy(monkeypatch, chunk_rows):
+    """Column blocks of 2 (the last one narrower) and steps of 3 rows (the last one padded):
+    ova_hessians mirrors the blocks above the diagonal and sums the steps of every chunk."""
     from dptl.solvers import logistic
 
-    x, y1h, w = make_data(d=6)
-    monkeypatch.setattr(logistic, "_HESSIAN_BLOCK_FLOATS", 8 * 6)  # one class per block
-    got, _ = statistics_of(x, y1h, w, 0.5, chunk_rows=8)
-    assert_close(got, reference(x, y1h, w, 0.5), "one class per block")
+    x, y1h, w = make_data(d=5)
+    monkeypatch.setattr(logistic, "_HESSIAN_BLOCK_COLS", 2)
+    monkeypatch.setattr(logistic, "_HESSIAN_STEP_ROWS", 3)
+    got, _ = statistics_of(x, y1h, w, 0.5, chunk_rows=chunk_rows)
+    assert_close(got, reference(x, y1h, w, 0.5), f"blocks of 2, steps of 3, chunk_rows={chunk_rows}")
 
 
 def test_shard_rows_pads_with_zero_rows_and_keeps_rows_aligned():

@@ -11,6 +11,8 @@ together by at most sqrt(sum_k (p_k (1 - p_k))^2) ||x||^2 <= sqrt(K) C^2 / 4.
 
 from __future__ import annotations
 
+import itertools
+
 import jax
 import jax.numpy as jnp
 
@@ -66,9 +68,11 @@ def noisy_gradient_sum(key, w, xc, yc, grad_clip, grad_std, loss="softmax", grad
     return grad + gaussian_noise(key, grad.shape, grad_std, dtype=grad.dtype)
 
 
-# Largest block of weighted features ova_hessians builds at once, in floats (256 MiB): all
-# 10 classes of a 15,000 x 320 chunk, 2 of 1,000 for 16,384 x 1,664.
-_HESSIAN_BLOCK_FLOATS = 1 << 26
+# ova_hessians works in column blocks of the features and in steps of rows of each chunk:
+# a step's weighted copies (1,000 rows x K classes x 64 columns, 2.5 MB for K = 10) stay in
+# cache. Writing all of a 15,000-row chunk's copies to memory took a third of the time.
+_HESSIAN_BLOCK_COLS = 64
+_HESSIAN_STEP_ROWS = 1000
 
 
 def _side_by_side(x, s):
@@ -76,35 +80,64 @@ def _side_by_side(x, s):
     return (x[:, None, :] * s[:, :, None]).reshape(x.shape[0], -1)
 
 
+def _column_blocks(d):
+    """[(lo, hi), ...]: the column blocks of ova_hessians, _HESSIAN_BLOCK_COLS wide."""
+    return list(itertools.pairwise([*range(0, d, _HESSIAN_BLOCK_COLS), d]))
+
+
+def _in_steps(a, steps):
+    """(rows, ...) -> (steps, rows / steps, ...), step j holding rows j, j + steps, ...
+
+    Zero rows pad ``a`` to a multiple of ``steps`` (they add nothing to a sum of x x^T).
+    The interleaving keeps rows that are sharded over devices on the second axis.
+    """
+    a = jnp.pad(a, [(0, -a.shape[0] % steps)] + [(0, 0)] * (a.ndim - 1))
+    return jnp.moveaxis(a.reshape(-1, steps, *a.shape[1:]), 1, 0)
+
+
 def ova_hessians(w, xc):
     """One-vs-all logistic Hessians sum_i p_ik (1 - p_ik) x_i x_i^T, shape (K, d, d).
 
-    Each H_k is symmetric, so with the features split into column halves x = [a, b] only
-    [a b]^T S_k a (the left half of H_k) and b^T S_k b are computed, 3/4 of the full
-    product, and the top-right block is mirrored. The classes' weighted copies S_k a go side
-    by side into one product (XLA CPU runs that faster than one product per class).
+    Each H_k is symmetric: with the features split into column blocks x = [x_1, ..., x_b]
+    of 64, only block column j's part on and below the diagonal, [x_j ... x_b]^T S_k x_j,
+    is computed (15/25 of the full product for d = 320) and the blocks above are mirrored.
+    The classes' weighted copies S_k x_j go side by side into one product, and each row
+    chunk is summed in steps of ~1,000 rows so that the copies stay in cache.
     """
     rows, d = xc.shape[-2:]
-    half, num_classes = d // 2, w.shape[1]
-    group = max(1, min(num_classes, _HESSIAN_BLOCK_FLOATS // (rows * d)))
+    num_classes = w.shape[1]
+    blocks = _column_blocks(d)
+    steps = -(-rows // _HESSIAN_STEP_ROWS)
 
     def chunk(x):
         p = jax.nn.sigmoid(x @ w)
-        s = p * (1 - p)
-        a, b = x[:, :half], x[:, half:]
-        left, corner = [], []
-        for start in range(0, num_classes, group):
-            sk = s[:, start : start + group]
-            g = sk.shape[1]
-            left.append((x.T @ _side_by_side(a, sk)).reshape(d, g, half))
-            corner.append((b.T @ _side_by_side(b, sk)).reshape(d - half, g, d - half))
-        return jnp.concatenate(left, axis=1), jnp.concatenate(corner, axis=1)
 
-    left, corner = statistics.chunked_sum(chunk, xc)  # (d, K, half), (d - half, K, d - half)
-    left, corner = left.transpose(1, 0, 2), corner.transpose(1, 0, 2)
-    top = jnp.concatenate([left[:, :half], jnp.swapaxes(left[:, half:], 1, 2)], axis=2)
-    bottom = jnp.concatenate([left[:, half:], corner], axis=2)
-    return jnp.concatenate([top, bottom], axis=1)
+        def step(columns, rows_s):
+            x, s = rows_s
+            return tuple(
+                c + x[:, lo:].T @ _side_by_side(x[:, lo:hi], s)
+                for c, (lo, hi) in zip(columns, blocks, strict=True)
+            ), None
+
+        zeros = tuple(jnp.zeros((d - lo, num_classes * (hi - lo)), x.dtype) for lo, hi in blocks)
+        return jax.lax.scan(step, zeros, (_in_steps(x, steps), _in_steps(p * (1 - p), steps)))[0]
+
+    # column block j: (K, d - lo_j, width_j), the rows lo_j: of block column j of every H_k
+    columns = [
+        c.reshape(d - lo, num_classes, hi - lo).transpose(1, 0, 2)
+        for c, (lo, hi) in zip(statistics.chunked_sum(chunk, xc), blocks, strict=True)
+    ]
+
+    def block(i, j):  # rows of block i, columns of block j, every class
+        if j > i:
+            return jnp.swapaxes(block(j, i), 1, 2)
+        (lo, _), (top, bottom) = blocks[j], blocks[i]
+        return columns[j][:, top - lo : bottom - lo]
+
+    nb = len(blocks)
+    return jnp.concatenate(
+        [jnp.concatenate([block(i, j) for j in range(nb)], axis=2) for i in range(nb)], axis=1
+    )
 
 
 def cross_entropy(w, x, y1h):
