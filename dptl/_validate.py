@@ -18,6 +18,7 @@ __all__ = [
     "check_labels",
     "check_nonnegative",
     "check_num_classes",
+    "check_open_unit",
     "check_positive",
     "check_positive_int",
 ]
@@ -61,12 +62,17 @@ def check_epsilon(value, name: str = "epsilon", *, allow_inf: bool = True) -> fl
     return check_positive(name, value, allow_inf=allow_inf)
 
 
-def check_delta(value, name: str = "delta") -> float:
-    """Privacy parameter delta: strictly inside (0, 1)."""
+def check_open_unit(name: str, value) -> float:
+    """A number strictly inside (0, 1) (delta, confidence levels, splits)."""
     out = _as_float(name, value)
     if not 0 < out < 1:
         raise ValueError(f"{name} must be in the open interval (0, 1), got {value!r}")
     return out
+
+
+def check_delta(value, name: str = "delta") -> float:
+    """Privacy parameter delta: strictly inside (0, 1)."""
+    return check_open_unit(name, value)
 
 
 def check_fraction(name: str, value, *, open_low: bool = True, open_high: bool = False) -> float:

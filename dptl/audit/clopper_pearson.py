@@ -27,10 +27,7 @@ SIDES = ("two-sided", "lower", "upper")
 
 def check_confidence(confidence, name: str = "confidence") -> float:
     """A confidence level strictly inside (0, 1)."""
-    out = _validate._as_float(name, confidence)
-    if not 0 < out < 1:
-        raise ValueError(f"{name} must be in the open interval (0, 1), got {confidence!r}")
-    return out
+    return _validate.check_open_unit(name, confidence)
 
 
 def clopper_pearson(successes, trials, confidence: float = 0.95, *, side: str = "two-sided"):

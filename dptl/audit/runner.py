@@ -96,25 +96,22 @@ def _runner(mech: AuditedMechanism):
     return fn
 
 
-def sample_releases(mech: AuditedMechanism, key: jax.Array, runs: int, *, canary: bool,
-                    start: int = 0) -> np.ndarray:
-    """(runs, m) flattened releases of runs start..start+runs-1 on D' (canary) or D."""
+def sample_releases(mech: AuditedMechanism, key: jax.Array, runs: int, *, canary: bool) -> np.ndarray:
+    """(runs, m) flattened releases of runs 0..runs-1 on D' (canary) or D."""
     runs = _validate.check_positive_int("runs", runs)
     fn = _runner(mech)
     x, y = mech.with_canary if canary else mech.without
     out = []
-    for lo in range(start, start + runs, CHUNK):
+    for lo in range(0, runs, CHUNK):
         # always CHUNK runs (one shape, one compilation); the excess is dropped
         block = np.asarray(fn(key, np.uint32(lo), x, y, mech.scales), np.float64)
-        out.append(block[: start + runs - lo])
+        out.append(block[: runs - lo])
     return np.concatenate(out)
 
 
 def _split_trials(trials, selection_fraction) -> tuple[int, int]:
     trials = _validate.check_positive_int("trials", trials, minimum=2)
-    f = _validate._as_float("selection_fraction", selection_fraction)
-    if not 0 < f < 1:
-        raise ValueError(f"selection_fraction must be in the open interval (0, 1), got {selection_fraction!r}")
+    f = _validate.check_open_unit("selection_fraction", selection_fraction)
     sel = min(trials - 1, max(1, round(f * trials)))
     return sel, trials - sel
 
