@@ -69,8 +69,9 @@ def noisy_gradient_sum(key, w, xc, yc, grad_clip, grad_std, loss="softmax", grad
 
 
 # ova_hessians works in column blocks of the features and in steps of rows of each chunk:
-# a step's weighted copies (1,000 rows x K classes x 64 columns, 2.5 MB for K = 10) stay in
-# cache. Writing all of a 15,000-row chunk's copies to memory took a third of the time.
+# a step's weighted copies (1,000 rows x K classes x 64 columns: 2.5 MB for K = 10, 256 MB
+# for K = 1,000) stay in cache. Writing a whole 15,000-row chunk's copies to memory took a
+# third of the time.
 _HESSIAN_BLOCK_COLS = 64
 _HESSIAN_STEP_ROWS = 1000
 
@@ -112,10 +113,10 @@ def ova_hessians(w, xc):
     def chunk(x):
         p = jax.nn.sigmoid(x @ w)
 
-        def step(columns, rows_s):
-            x, s = rows_s
+        def step(columns, part):
+            xs, ss = part  # one step's rows of the features and of the weights p (1 - p)
             return tuple(
-                c + x[:, lo:].T @ _side_by_side(x[:, lo:hi], s)
+                c + xs[:, lo:].T @ _side_by_side(xs[:, lo:hi], ss)
                 for c, (lo, hi) in zip(columns, blocks, strict=True)
             ), None
 
