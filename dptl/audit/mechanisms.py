@@ -407,15 +407,18 @@ def _release_at(release: Callable, sampling_rate: float):
 
 
 def _poisson_canary_pair(num_examples, dim, grad_clip, canary_label):
-    """Flat (D, D') for the Poisson audits: zero rows plus the canary C e_1 (C = 1, K = 2),
-    whose gradient (norm sqrt(1/2) at W = 0) must be clipped to ``grad_clip``."""
+    """(D, D', grad_clip as a float) for the Poisson audits: flat zero rows plus the canary
+    C e_1 (C = 1, K = 2), whose gradient (norm sqrt(1/2) at W = 0) must be clipped to
+    ``grad_clip``."""
     g = _validate.check_positive("grad_clip", grad_clip)
     if g > math.sqrt(0.5):
         raise ValueError(f"grad_clip must be <= sqrt(1/2) so the canary's gradient is clipped, got {grad_clip!r}")
     x = np.zeros((num_examples - 1, dim), np.float32)
     pairs = canary_pair((x, [0] * (num_examples - 1)), feature_norm=1.0, num_classes=2,
                         canary_label=canary_label)
-    return tuple(tuple(a.reshape(-1, a.shape[-1])[:num_examples] for a in pair) for pair in pairs)
+    without, with_canary = (tuple(a.reshape(-1, a.shape[-1])[:num_examples] for a in pair)
+                            for pair in pairs)
+    return without, with_canary, g
 
 
 def dp_sgd_mechanism(noise_multiplier: float = 1.0, delta: float = 1e-5, *, dim: int = 8,
@@ -435,8 +438,7 @@ def dp_sgd_mechanism(noise_multiplier: float = 1.0, delta: float = 1e-5, *, dim:
     _check_broken(broken, ("overclaimed_amplification",))
     sigma = _validate.check_positive("noise_multiplier", noise_multiplier)
     q = _validate.check_fraction("sampling_rate", sampling_rate)
-    without, with_canary = _poisson_canary_pair(num_examples, dim, grad_clip, canary_label=1)
-    g = float(grad_clip)
+    without, with_canary, g = _poisson_canary_pair(num_examples, dim, grad_clip, canary_label=1)
     true_epsilon = dpsgd_epsilon(sigma, q, 1, delta, "pld")
     return AuditedMechanism(
         name="DP-SGD (Poisson)", release=_release_at(dp_sgd_release, q), without=without,
@@ -478,8 +480,7 @@ def fc_sgd_mechanism(cov_noise_multiplier: float = 0.5, noise_multiplier: float 
     cov_nm = _validate.check_positive("cov_noise_multiplier", cov_noise_multiplier)
     sigma = _validate.check_positive("noise_multiplier", noise_multiplier)
     q = _validate.check_fraction("sampling_rate", sampling_rate)
-    without, with_canary = _poisson_canary_pair(num_examples, dim, grad_clip, canary_label=0)
-    g = float(grad_clip)
+    without, with_canary, g = _poisson_canary_pair(num_examples, dim, grad_clip, canary_label=0)
     true_epsilon = epsilon_of_event(fc_sgd_event(cov_nm, sigma, q, 1), delta, "pld")
     return AuditedMechanism(
         name="DP-FC-SGD (Poisson)", release=_release_at(fc_sgd_release, q), without=without,

@@ -16,6 +16,7 @@ __all__ = [
     "gaussian_noise",
     "normalize_rows",
     "project_psd",
+    "symmetric_eigh",
     "symmetric_gaussian_noise",
 ]
 
@@ -71,11 +72,15 @@ def symmetric_gaussian_noise(key: jax.Array, dim: int, std, batch_shape=(), dtyp
     return std * (upper + jnp.swapaxes(jnp.triu(z, 1), -1, -2))
 
 
+def symmetric_eigh(m: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(eigenvalues, eigenvectors) of (m + m^T) / 2: a noised matrix symmetrised first."""
+    return jnp.linalg.eigh((m + jnp.swapaxes(m, -1, -2)) / 2)
+
+
 def project_psd(m: jax.Array, floor: float = 0.0) -> jax.Array:
     """Nearest (Frobenius) symmetric matrix with eigenvalues >= ``floor``.
 
     Post-processing of a noised matrix: costs no privacy.
     """
-    sym = (m + jnp.swapaxes(m, -1, -2)) / 2
-    eigval, eigvec = jnp.linalg.eigh(sym)
+    eigval, eigvec = symmetric_eigh(m)
     return (eigvec * jnp.maximum(eigval, floor)[..., None, :]) @ jnp.swapaxes(eigvec, -1, -2)

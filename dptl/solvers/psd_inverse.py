@@ -17,6 +17,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from dptl.privacy.mechanisms import symmetric_eigh
+
 __all__ = ["RidgeInverse", "psd_ridge_inverse"]
 
 
@@ -37,5 +39,5 @@ def psd_ridge_inverse(m: jax.Array, ridge, scale=1.0) -> RidgeInverse:
     ``m`` (..., d, d) is symmetrised first; batched over leading axes. With ridge 0 and a
     zero eigenvalue the inverse is infinite, as a solve with the singular matrix would be.
     """
-    eigval, eigvec = jnp.linalg.eigh((m + jnp.swapaxes(m, -1, -2)) / 2)
+    eigval, eigvec = symmetric_eigh(m)
     return RidgeInverse(eigvec, 1 / (scale * jnp.maximum(eigval, 0) + ridge))
