@@ -8,6 +8,7 @@ import numpy as np
 
 from dptl.solvers import statistics
 from dptl.solvers.logistic import clipped_gradient_sum_chunked, ova_hessians
+from dptl.solvers.newton import newton_grid_weights
 
 
 def _softmax(z):
@@ -51,6 +52,14 @@ def statistics_of(x, y1h, w, clip, chunk_rows):
         }
     )(xc, yc)
     return {k: np.asarray(v, np.float64) for k, v in stats.items()}, len(xc.sharding.device_set)
+
+
+def newton_grid(x, y1h):
+    """DP-Newton's sweep program (3 points, 3 steps) on ``shard_rows`` layouts."""
+    xc, yc = statistics.shard_rows(x / np.linalg.norm(x, axis=1, keepdims=True), y1h)
+    stds = np.float32([0.0, 0.5, 2.0])
+    keys = jax.random.split(jax.random.key(3), 3)
+    return np.asarray(newton_grid_weights(keys, xc, yc, stds, stds, 1.0, stds + 1, 0.8, steps=3))
 
 
 def make_data(n=103, d=5, k=3, seed=0):

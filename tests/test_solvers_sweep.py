@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from _solver_cases import STEPS, D, K, N  # noqa: E402
 
-from dptl.solvers import dp_fc, dp_least_squares, dp_sgd
+from dptl.solvers import dp_fc, dp_least_squares, dp_newton, dp_sgd, statistics
+from dptl.solvers.newton import newton_grid_weights, newton_weights
 from dptl.solvers.sweep import DEFAULTS, METHODS, privacy_utility
 
 EPSILONS = (0.05, 1.0, math.inf)
@@ -22,9 +23,9 @@ OVERRIDES = {
     "least_squares": {},
     "dp_gd": {"steps": STEPS["dp_gd"], "learning_rate": 2.0},
     "fc": {"steps": STEPS["dp_fc"]},
+    # DP-Newton's grid is its own program (newton_grid_weights), not the solver's core
+    "newton": {"steps": STEPS["dp_newton"]},
 }
-# DP-Newton is left out: its vmapped sweep takes ~8 s to compile on CPU, and its core is
-# the same function the solver calls (checked in test_solvers_noise.py).
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,8 @@ def _solver_result(method, key, x, y, epsilon, hp):
         return dp_least_squares(key, x, y, epsilon=epsilon, num_classes=K, **hp)
     if method == "dp_gd":
         return dp_sgd(key, x, y, epsilon=epsilon, num_classes=K, batch_size=None, **hp)
+    if method == "newton":
+        return dp_newton(key, x, y, epsilon=epsilon, num_classes=K, **hp)
     return dp_fc(key, x, y, epsilon=epsilon, num_classes=K, **hp)
 
 
@@ -82,6 +85,23 @@ def test_sweep_matches_the_solver_called_with_the_split_key(data, method):
     assert res.accuracy[1, 0] != res.accuracy[1, 1] or res.accuracy[0, 0] != res.accuracy[0, 1]
     assert res.mean[-1] >= 0.9
     assert res.mean[-1] > res.mean[0] + 0.15
+
+
+def test_newton_grid_weights_equal_the_point_by_point_core(data):
+    """Three points with different noise (one noiseless), three steps: the grid's batched
+    gradients and eigendecompositions and its point-by-point Hessians give the weights of
+    newton_weights called with each point's key."""
+    x, y = data[:2]
+    x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    xc, yc = statistics.shard_rows(x, np.asarray(jax.nn.one_hot(y, K)))
+    keys = jax.random.split(jax.random.key(7), 3)
+    hess_std, grad_std, ridge = (np.float32([0.5, 2.0, 0.0]), np.float32([0.3, 1.0, 0.0]),
+                                 np.float32([1.0, 4.0, 0.5]))
+    grid = newton_grid_weights(keys, xc, yc, hess_std, grad_std, 1.0, ridge, 0.8, steps=3)
+    for p in range(3):
+        solo = newton_weights(keys[p], xc, yc, hess_std[p], grad_std[p], 1.0, ridge[p], 0.8,
+                              steps=3)[0]
+        np.testing.assert_allclose(grid[p], solo, rtol=1e-4, atol=1e-5 * np.abs(solo).max())
 
 
 def test_sweep_rejects_bad_arguments(data):

@@ -16,7 +16,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from _sharding_helpers import assert_close, make_data, memmap_copy, reference, statistics_of  # noqa: E402,E501
+from _sharding_helpers import (  # noqa: E402
+    assert_close,
+    make_data,
+    memmap_copy,
+    newton_grid,
+    reference,
+    statistics_of,
+)
 from _solver_cases import finish_background, scratch_dir, standard_run, start_background  # noqa: E402,E501
 
 from dptl.solvers import statistics
@@ -51,6 +58,7 @@ SCRIPT = textwrap.dedent(
     mm = t.memmap_copy(x, os.path.join({tmp!r}, "x.f32"))
     total = statistics.accumulate_host_chunks(statistics.gram, mm, chunk_rows=24)
     np.testing.assert_allclose(total, want["gram"], rtol=1e-5, atol=1e-4)
+    np.save(os.path.join({tmp!r}, "newton_grid.npy"), t.newton_grid(x, y1h))
     for name in ("dp_least_squares", "dp_fc"):
         np.save(os.path.join({tmp!r}, name + ".npy"),
                 np.asarray(run_standard(name, jax.random.key(0)).weights))
@@ -97,6 +105,15 @@ def test_solvers_give_the_same_weights_on_four_devices(four_devices, name):
     four = np.load(tmp / f"{name}.npy")
     one = np.asarray(standard_run(name).weights)
     np.testing.assert_allclose(four, one, rtol=1e-4, atol=1e-5 * np.abs(one).max())
+
+
+def test_newton_sweep_program_gives_the_same_weights_on_four_devices(four_devices):
+    if jax.device_count() != 1:
+        pytest.skip("the comparison needs this process to run on one device")
+    _, tmp = four_devices
+    one = newton_grid(*make_data()[:2])
+    np.testing.assert_allclose(np.load(tmp / "newton_grid.npy"), one, rtol=1e-4,
+                               atol=1e-5 * np.abs(one).max())
 
 
 # ---------------------------------------------------------------- single device

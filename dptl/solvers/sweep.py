@@ -2,10 +2,11 @@
 
 Noise scales are calibrated on the host for each epsilon (exact GDP or PLD); the method's
 pure core takes the noise scales as traced arguments, so the whole curve compiles once: for
-least squares and DP-GD the grid is one vmapped call, for DP-FC, DP-Newton and Poisson DP-SGD
-the compiled core runs point by point. The key of
-pair (e, s) is ``jax.random.split(key, (E, S))[e, s]``, and the solver functions give the
-same weights when called with that key.
+least squares, DP-GD and DP-FC the grid is one vmapped call, for DP-Newton one program
+batched over the points but for its Hessians (``newton_grid_weights``), and for Poisson
+DP-SGD the compiled core runs point by point. The key of pair (e, s) is
+``jax.random.split(key, (E, S))[e, s]``, and the solver functions give the same weights when
+called with that key.
 """
 
 from __future__ import annotations
@@ -26,8 +27,7 @@ from dptl.solvers.dpsgd import dpsgd_release, dpsgd_weights, physical_chunk
 from dptl.solvers.fc import fc_releases, fc_weights
 from dptl.solvers.inputs import default_ridge, prepare_inputs, preprocess_features
 from dptl.solvers.least_squares import least_squares_releases, least_squares_weights
-from dptl.solvers.logistic import clipped_gradient_sum_chunked
-from dptl.solvers.newton import newton_releases, newton_weights
+from dptl.solvers.newton import newton_grid_weights, newton_releases
 
 __all__ = ["METHODS", "SweepResult", "privacy_utility", "DEFAULTS"]
 
@@ -143,7 +143,7 @@ def _sweep_data(method, xp, y1h, n, hp):
     return statistics.shard_rows(xp, y1h)
 
 
-def _point_weights(method, hp, n, data, key, *per_epsilon, gram=None, first_grad=None):
+def _point_weights(method, hp, n, data, key, *per_epsilon):
     """Weights of one (epsilon, seed) point: the method's pure core, as its solver calls it.
 
     The data travel as arguments, never as closed-over constants: XLA would otherwise
@@ -173,21 +173,9 @@ def _point_weights(method, hp, n, data, key, *per_epsilon, gram=None, first_grad
         return least_squares_weights(
             key, xc, yc, *per_epsilon, alpha=hp["alpha"], class_grams=grams
         )
-    s1, s2, ridge = per_epsilon
-    args = (key, xc, yc, s1, s2, hp["grad_clip"], ridge, hp["learning_rate"])
-    if method == "newton":
-        return newton_weights(*args, steps=hp["steps"], gram=gram, first_grad=first_grad)[0]
-    return fc_weights(*args, steps=hp["steps"])[0]
-
-
-@jax.jit
-def _newton_first_step(xc, yc, grad_clip):
-    """What DP-Newton's first step needs from the data alone, at w = 0 (no noise)."""
-    w0 = jnp.zeros((xc.shape[-1], yc.shape[-1]), xc.dtype)
-    return {
-        "gram": statistics.gram(xc),
-        "first_grad": clipped_gradient_sum_chunked(w0, xc, yc, grad_clip, loss="ova"),
-    }
+    cov_std, grad_std, ridge = per_epsilon
+    return fc_weights(key, xc, yc, cov_std, grad_std, hp["grad_clip"], ridge,
+                      hp["learning_rate"], steps=hp["steps"])[0]
 
 
 @functools.partial(jax.jit, static_argnames=("method", "hp_items", "n"))
@@ -265,18 +253,22 @@ def privacy_utility(
     if method in _BATCHED:
         hp_items = tuple(sorted(hp.items()))
         weights = _grid_weights(data, keys, tuple(per_eps), method=method, hp_items=hp_items, n=n)
+    elif method == "newton":
+        # one program, batched over the points but for the Hessians (newton_grid_weights)
+        hess_std, grad_std, ridge = (jnp.repeat(a, num_seeds) for a in per_eps)
+        weights = newton_grid_weights(
+            keys.reshape(-1), *data, hess_std, grad_std, hp["grad_clip"], ridge,
+            hp["learning_rate"], steps=hp["steps"],
+        ).reshape(*keys.shape, d, num_classes)
     else:
-        # DP-Newton's K Hessians per step and DP-SGD's Poisson batches do not batch well
-        # (a vmapped Newton sweep holds E*S*K d x d products and ran 1.6x slower): each
-        # point runs the method's jit-compiled core, compiled once and reused. DP-Newton's
-        # first step (Hessians X^T X / 4 and the gradient at w = 0) is computed once.
-        shared = _newton_first_step(*data, hp["grad_clip"]) if method == "newton" else {}
+        # DP-SGD's Poisson batches do not batch well: each point runs the jit-compiled core,
+        # compiled once and reused.
         weights = jnp.stack(
             [
                 jnp.stack(
                     [
                         _point_weights(
-                            method, hp, n, data, keys[e, s], *(a[e] for a in per_eps), **shared
+                            method, hp, n, data, keys[e, s], *(a[e] for a in per_eps)
                         )
                         for s in range(num_seeds)
                     ]
