@@ -57,14 +57,9 @@ def clipped_gradient_sum_chunked(w, xc, yc, grad_clip, loss="softmax"):
     )
 
 
-def noisy_gradient_sum(key, w, xc, yc, grad_clip, grad_std, loss="softmax", grad=None):
-    """The full-batch clipped gradient sum plus N(0, grad_std^2) noise (sensitivity G).
-
-    ``grad`` may be the clipped sum at ``w`` computed beforehand (it does not depend on the
-    noise); the noise is drawn from ``key`` either way.
-    """
-    if grad is None:
-        grad = clipped_gradient_sum_chunked(w, xc, yc, grad_clip, loss=loss)
+def noisy_gradient_sum(key, w, xc, yc, grad_clip, grad_std, loss="softmax"):
+    """The full-batch clipped gradient sum plus N(0, grad_std^2) noise (sensitivity G)."""
+    grad = clipped_gradient_sum_chunked(w, xc, yc, grad_clip, loss=loss)
     return grad + gaussian_noise(key, grad.shape, grad_std, dtype=grad.dtype)
 
 

@@ -50,28 +50,28 @@ def newton_releases(
 
 
 def newton_step_releases(key, w, xc, yc, hess_std, grad_std, grad_clip, *,
-                         hessians=ova_hessians, grad=None):
+                         hessians=ova_hessians):
     """One step's releases at ``w``: the K Hessians and the clipped gradient sum, noised.
 
     Sensitivities (add/remove one): sqrt(K) C^2 / 4 for the K Hessians together (each gets
-    its own symmetric noise), ``grad_clip`` for the gradient. ``hessians(w, xc)`` and
-    ``grad`` may replace the computation of the statistics (same values, e.g. at w = 0).
+    its own symmetric noise), ``grad_clip`` for the gradient. ``hessians(w, xc)`` may replace
+    the computation of the Hessians (same values: at w = 0, or computed beforehand).
     """
     d, num_classes = xc.shape[-1], yc.shape[-1]
     k_hess, k_grad = jax.random.split(key)
     noise = symmetric_gaussian_noise(k_hess, d, hess_std, (num_classes,), dtype=xc.dtype)
-    grad = noisy_gradient_sum(k_grad, w, xc, yc, grad_clip, grad_std, loss="ova", grad=grad)
+    grad = noisy_gradient_sum(k_grad, w, xc, yc, grad_clip, grad_std, loss="ova")
     return hessians(w, xc) + noise, grad
 
 
 def newton_update(w, step_key, xc, yc, hess_std, grad_std, grad_clip, ridge, learning_rate,
-                  *, hessians=ova_hessians, grad=None):
+                  *, hessians=ova_hessians):
     """One noisy Newton step: w_k <- w_k - lr (P(H~_k) + ridge I)^{-1} (g~_k + ridge w_k).
 
-    The releases are :func:`newton_step_releases`'s (``hessians`` and ``grad`` as there).
+    The releases are :func:`newton_step_releases`'s (``hessians`` as there).
     """
     hess, grad = newton_step_releases(step_key, w, xc, yc, hess_std, grad_std, grad_clip,
-                                      hessians=hessians, grad=grad)
+                                      hessians=hessians)
     inverse = psd_ridge_inverse(hess, ridge)  # (P(H~_k) + ridge I)^{-1}, every class
     grad = grad + ridge * w
     direction = (inverse @ grad.T[..., None])[..., 0].T
