@@ -125,18 +125,18 @@ def newton_grid_weights(
 
     def update(w, step_key, hess_std, grad_std, ridge, hessians):
         return newton_update(w, step_key, xc, yc, hess_std, grad_std, grad_clip, ridge,
-                             learning_rate, hessians=lambda w, xc: hessians)[0]
+                             learning_rate, hessians=lambda w, xc: hessians)
+
+    def first_step(w0, step_keys):  # every point's Hessians at w = 0: X^T X / 4, shared
+        batched = jax.vmap(update, in_axes=(None, 0, 0, 0, 0, None))
+        return batched(w0, step_keys, *per_point, _hessians_at_zero(w0, xc))
+
+    def step(w, step_keys):
+        hessians = jax.lax.map(lambda w: ova_hessians(w, xc), w)
+        return jax.vmap(update)(w, step_keys, *per_point, hessians)
 
     w0 = jnp.zeros((d, num_classes), xc.dtype)
-    at_zero = _hessians_at_zero(w0, xc)
-    first = jax.vmap(update, in_axes=(None, 0, 0, 0, 0, None))
-    w = first(w0, step_keys[:, 0], *per_point, at_zero)
-
-    def later_step(w, step_key):
-        hessians = jax.lax.map(lambda w: ova_hessians(w, xc), w)
-        return jax.vmap(update)(w, step_key, *per_point, hessians), None
-
-    return jax.lax.scan(later_step, w, jnp.swapaxes(step_keys[:, 1:], 0, 1))[0]
+    return scan_steps(step, w0, jnp.swapaxes(step_keys, 0, 1), first_step=first_step)[0]
 
 
 def dp_newton(
