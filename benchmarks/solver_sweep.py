@@ -161,8 +161,9 @@ def _print_floor(fs, seeds, warm):
     at the best f32 rate measured here (NumPy's BLAS on 4096^2). Shapes: the same flops at
     NumPy's rate on the sweep's own shapes (60000 x 320 times P K columns; Hessian-shaped
     Grams, credited with the full product's rate for the triangle alone). Both count the
-    eigendecompositions at XLA's batched rate. Both are lower bounds: no implementation of
-    these solvers and defaults can beat them on this machine."""
+    eigendecompositions at XLA's batched rate and leave out solves and elementwise work.
+    Peak is a hard lower bound here; shapes is what this machine's BLAS delivers on the
+    sweep's shapes, the floor an implementation on it can expect."""
     n, d = fs.x_train.shape
     points = len(EPSILONS) * seeds
     x = np.asarray(fs.x_train, np.float32)
