@@ -144,7 +144,8 @@ def _sweep_data(method, xp, y1h, n, hp):
 
 
 def _point_weights(method, hp, n, data, key, *per_epsilon):
-    """Weights of one (epsilon, seed) point: the method's pure core, as its solver calls it.
+    """Weights of one (epsilon, seed) point of least squares, DP-GD/SGD or DP-FC: the method's
+    pure core, as its solver calls it.
 
     The data travel as arguments, never as closed-over constants: XLA would otherwise
     constant-fold X^T X and the like at compile time, which takes minutes.
@@ -173,9 +174,11 @@ def _point_weights(method, hp, n, data, key, *per_epsilon):
         return least_squares_weights(
             key, xc, yc, *per_epsilon, alpha=hp["alpha"], class_grams=grams
         )
-    cov_std, grad_std, ridge = per_epsilon
-    return fc_weights(key, xc, yc, cov_std, grad_std, hp["grad_clip"], ridge,
-                      hp["learning_rate"], steps=hp["steps"])[0]
+    if method == "fc":
+        cov_std, grad_std, ridge = per_epsilon
+        return fc_weights(key, xc, yc, cov_std, grad_std, hp["grad_clip"], ridge,
+                          hp["learning_rate"], steps=hp["steps"])[0]
+    raise ValueError(f"no point-by-point core for {method!r} (DP-Newton: newton_grid_weights)")
 
 
 @functools.partial(jax.jit, static_argnames=("method", "hp_items", "n"))
