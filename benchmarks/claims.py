@@ -109,7 +109,8 @@ def _fc_runs(key, fs, epsilons, num_seeds=SEEDS, **hp):
     """DP-FC test accuracy (E, S): the batched sweep, whose point (e, s) is ``dp_fc`` with
     key ``jax.random.split(key, (E, S))[e, s]`` (tests/test_solvers_sweep.py)."""
     return privacy_utility("fc", key, fs.x_train, fs.y_train, fs.x_test, fs.y_test,
-                           epsilons=epsilons, num_seeds=num_seeds, delta=DELTA, **hp).accuracy
+                           epsilons=epsilons, num_seeds=num_seeds, delta=DELTA,
+                           num_classes=fs.num_classes, **hp).accuracy
 
 
 # --------------------------------------------------------------------------------- claims
@@ -126,7 +127,7 @@ def claim_a(ctx):
         n = fs.num_train
         sig = noise_multipliers(eps, DELTA, n, None, hp["steps"])
         out["dp_gd"][name] = dpsgd_accuracy(
-            key, fs.x_train, fs.y_train, fs.x_test, fs.y_test, noise_multipliers=sig,
+            key, fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes, noise_multipliers=sig,
             num_seeds=SEEDS, batch_size=None, steps=hp["steps"],
             learning_rate=hp["learning_rate"], optimizer=hp["optimizer"])
         out["fc"][name] = _fc_runs(key, fs, eps)
@@ -191,7 +192,7 @@ def claim_b(ctx):
     n = fs.num_train
     sig = noise_multipliers(eps, DELTA, n, hp["batch_size"], hp["steps"])
     key = jax.random.key(1)
-    acc = {s: dpsgd_accuracy(key, fs.x_train, fs.y_train, fs.x_test, fs.y_test,
+    acc = {s: dpsgd_accuracy(key, fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes,
                              noise_multipliers=sig, num_seeds=SEEDS,
                              batch_size=hp["batch_size"], steps=hp["steps"],
                              learning_rate=hp["learning_rate"], optimizer=hp["optimizer"],
@@ -251,7 +252,7 @@ def claim_c(ctx):
         for mode, t in (("fixed_epochs", t_ep), ("fixed_steps", fixed_steps)):
             sig = noise_multipliers(eps, DELTA, n, b, t)
             res[mode].append(dpsgd_accuracy(
-                key, fs.x_train, fs.y_train, fs.x_test, fs.y_test, noise_multipliers=sig,
+                key, fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes, noise_multipliers=sig,
                 num_seeds=SEEDS, batch_size=None if b >= n else b, steps=t,
                 learning_rate=4.0, optimizer="sgd"))
     fe, fst = np.asarray(res["fixed_epochs"]), np.asarray(res["fixed_steps"])  # (B, E, S)
@@ -384,9 +385,10 @@ def _final_and_newton(ctx, recompute):
                 final["nonprivate"][m] = float(_fc_runs(key, sub, [INF], 1)[0, 0])
                 continue
             final["methods"][m] = privacy_utility(m, *args, epsilons=eps, num_seeds=SEEDS,
-                                                  delta=DELTA).accuracy
+                                                  delta=DELTA, num_classes=sub.num_classes).accuracy
             final["nonprivate"][m] = float(privacy_utility(
-                m, *args, epsilons=[INF], num_seeds=1, delta=DELTA).accuracy[0, 0])
+                m, *args, epsilons=[INF], num_seeds=1, delta=DELTA, num_classes=sub.num_classes
+            ).accuracy[0, 0])
         newton = np.asarray(compute_newton(sub, NEWTON_DEFAULTS)["accuracy"])
         source = "computed now (as the lessons' `fc` and `newton` sweeps)"
     ctx.update(final=final, newton=newton, final_source=source,
@@ -513,14 +515,14 @@ def claim_h(ctx):
     key_sgd, key_fc, key_fc_sgd = jax.random.split(jax.random.key(3), 3)
     acc = {"dp_sgd": privacy_utility("dp_sgd", key_sgd, fs.x_train, fs.y_train, fs.x_test,
                                      fs.y_test, epsilons=eps, num_seeds=SEEDS,
-                                     delta=DELTA).accuracy,
+                                     delta=DELTA, num_classes=fs.num_classes).accuracy,
            "fc": _fc_runs(key_fc, fs, eps)}
     keys = jax.random.split(key_fc_sgd, (len(eps), SEEDS))
     a = np.zeros((len(eps), SEEDS))
     for i, e in enumerate(eps):
         for s in range(SEEDS):
-            a[i, s] = dp_fc_sgd(keys[i, s], fs.x_train, fs.y_train, epsilon=e,
-                                delta=DELTA).accuracy(fs.x_test, fs.y_test)
+            a[i, s] = dp_fc_sgd(keys[i, s], fs.x_train, fs.y_train, epsilon=e, delta=DELTA,
+                                num_classes=fs.num_classes).accuracy(fs.x_test, fs.y_test)
     acc["fc_sgd"] = a
     rows = [[_eps(e)] + [_pm(acc[m][i]) for m in acc] for i, e in enumerate(eps)]
     fig = go.Figure()

@@ -87,6 +87,7 @@ def run_dptl(method, fs, epsilons, seeds):
             epsilons=epsilons,
             num_seeds=seeds,
             delta=DELTA,
+            num_classes=fs.num_classes,
             feature_norm=FEATURE_NORM,
         )
         return res, time.perf_counter() - start

@@ -229,6 +229,7 @@ def main():
                 fs.y_test,
                 epsilons=EPSILONS,
                 num_seeds=args.seeds,
+                num_classes=fs.num_classes,
             )
             out[m] = (time.perf_counter() - start, res.mean)
         return out

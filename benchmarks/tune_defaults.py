@@ -46,7 +46,8 @@ def main():
             hp = dict(zip(grid, values, strict=True))
             start = time.perf_counter()
             res = privacy_utility(method, jax.random.key(1), fs.x_train, fs.y_train, fs.x_test,
-                                  fs.y_test, epsilons=EPSILONS, num_seeds=2, **hp)
+                                  fs.y_test, epsilons=EPSILONS, num_seeds=2,
+                                  num_classes=fs.num_classes, **hp)
             print(f"  {hp}: {np.round(100 * res.mean, 2)} mean {100 * res.mean.mean():.2f}"
                   f" ({time.perf_counter() - start:.0f} s)", flush=True)
 

@@ -21,6 +21,8 @@ __all__ = [
     "check_open_unit",
     "check_positive",
     "check_positive_int",
+    "check_public_num_classes",
+    "check_bool",
 ]
 
 
@@ -143,3 +145,26 @@ def check_labels(y, num_classes: int | None, name: str = "labels", *, n: int | N
 def check_num_classes(num_classes, name: str = "num_classes") -> int:
     """At least two classes."""
     return check_positive_int(name, num_classes, minimum=2)
+
+
+def check_public_num_classes(num_classes, name: str = "num_classes") -> int:
+    """The class count K, which a private solver must be given and never reads from labels.
+
+    K sets the shape of every release (and DP-Newton's Hessian sensitivity sqrt(K) C^2 / 4),
+    so inferring it from the private labels would let one added example with a new label
+    change the output's shape and noise: a leak no accounting covers. K is public input.
+    """
+    if num_classes is None:
+        raise ValueError(
+            f"{name} is required: the class count is public input and is never read from the "
+            "private labels (one added example with a new label would change the model's "
+            f"shape). Pass {name}=K, e.g. {name}=features.num_classes for a FeatureSet"
+        )
+    return check_num_classes(num_classes, name)
+
+
+def check_bool(name: str, value) -> bool:
+    """A real boolean (``True``/``False``); strings such as "no" are not read as truthy."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)

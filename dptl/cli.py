@@ -18,6 +18,26 @@ def _epsilon(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
+    return value
+
+
 def add_compare_parser(subparsers) -> argparse.ArgumentParser:
     from dptl.solvers.sweep import METHODS
 
@@ -37,10 +57,18 @@ def add_compare_parser(subparsers) -> argparse.ArgumentParser:
         help="target epsilons ('inf' for the non-private counterpart)",
     )
     p.add_argument("--delta", type=float, default=1e-5)
-    p.add_argument("--seeds", type=int, default=3, help="seeds per epsilon")
+    p.add_argument("--seeds", type=_positive_int, default=3, help="runs per epsilon")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    p.add_argument("--limit", type=int, default=None, help="use only the first N training rows")
-    p.add_argument("--seed", type=int, default=0, help="root PRNG seed")
+    p.add_argument(
+        "--limit", type=_positive_int, default=None, help="use only the first N training rows"
+    )
+    p.add_argument(
+        "--seed",
+        type=_seed,
+        default=None,
+        help="root PRNG seed, for a reproducible run (teaching, reproduction; not for "
+        "release). Default: a fresh secret key from the OS's entropy",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=compare)
     return p
@@ -51,9 +79,16 @@ def compare(args: argparse.Namespace) -> int:
     import jax
 
     from dptl.data import FeatureSet
+    from dptl.privacy import NEIGHBOURING, SEEDED_WARNING, training_key
     from dptl.solvers.sweep import DEFAULTS, privacy_utility
 
     fs = FeatureSet.load(args.features).astype("float32")
+    root_key = training_key(args.seed)
+    key_note = (
+        "fresh secret key (OS entropy)"
+        if args.seed is None
+        else SEEDED_WARNING.format(seed=args.seed)
+    )
     if args.limit is not None:
         fs = fs.subset(num_train=args.limit)
     rows = []
@@ -66,7 +101,7 @@ def compare(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         res = privacy_utility(
             method,
-            jax.random.fold_in(jax.random.key(args.seed), i),
+            jax.random.fold_in(root_key, i),
             fs.x_train,
             fs.y_train,
             fs.x_test,
@@ -100,6 +135,9 @@ def compare(args: argparse.Namespace) -> int:
                     "num_train": fs.num_train,
                     "num_test": fs.num_test,
                     "seeds": args.seeds,
+                    "seed": args.seed,
+                    "key": key_note,
+                    "neighbouring": NEIGHBOURING,
                     "results": rows,
                 },
                 indent=2,
@@ -107,7 +145,8 @@ def compare(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"{fs!r}; {args.seeds} seeds; neighbouring: add/remove one example")
+    print(f"{fs!r}; {args.seeds} runs per epsilon; neighbouring: {NEIGHBOURING}")
+    print(f"noise key: {key_note}")
     print(
         f"{'method':<14}{'target eps':>11}{'test acc':>17}{'spent (eps, delta)':>24}{'sweep s':>9}"
     )

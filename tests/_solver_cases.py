@@ -80,6 +80,7 @@ def poisson_run():
         y,
         epsilon=p["epsilon"],
         delta=p["delta"],
+        num_classes=p["k"],
         batch_size=p["batch_size"],
         steps=p["steps"],
         learning_rate=p["learning_rate"],

@@ -30,9 +30,10 @@ def fs():
 
 
 def test_dpsgd_accuracy_without_noise_matches_solver(fs):
-    acc = dpsgd_accuracy(jax.random.key(0), fs.x_train, fs.y_train, fs.x_test, fs.y_test,
+    acc = dpsgd_accuracy(jax.random.key(0), fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes,
                          noise_multipliers=[0.0], num_seeds=2, batch_size=None, steps=20)
-    ref = dp_sgd(jax.random.key(1), fs.x_train, fs.y_train, epsilon=math.inf, steps=20)
+    ref = dp_sgd(jax.random.key(1), fs.x_train, fs.y_train, epsilon=math.inf, steps=20,
+                 num_classes=fs.num_classes)
     assert acc.shape == (1, 2)
     np.testing.assert_allclose(acc[0], ref.accuracy(fs.x_test, fs.y_test), atol=1e-6)
 
@@ -40,7 +41,7 @@ def test_dpsgd_accuracy_without_noise_matches_solver(fs):
 def test_dpsgd_accuracy_noise_hurts_and_multipliers(fs):
     sig = noise_multipliers([math.inf, 0.5], 1e-5, 400, None, 20)
     assert sig[0] == 0 and sig[1] > 0
-    acc = dpsgd_accuracy(jax.random.key(0), fs.x_train, fs.y_train, fs.x_test, fs.y_test,
+    acc = dpsgd_accuracy(jax.random.key(0), fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes,
                          noise_multipliers=[0.0, 50.0], num_seeds=2, batch_size=100, steps=20)
     assert acc[0].mean() > acc[1].mean()
 

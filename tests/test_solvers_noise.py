@@ -336,6 +336,7 @@ def test_dp_gd_noise_has_the_stated_std_and_is_independent_across_classes_and_st
             y,
             epsilon=1.0,
             delta=DELTA,
+            num_classes=K,
             steps=steps,
             learning_rate=lr,
             grad_clip=GRAD_CLIP,

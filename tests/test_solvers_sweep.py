@@ -114,7 +114,7 @@ def test_sweep_rejects_bad_arguments(data):
         kw.pop("y", y),
         kw.pop("xt", xt),
         kw.pop("yt", yt),
-        **{"epsilons": (1.0,), "num_seeds": 1, **kw},
+        **{"epsilons": (1.0,), "num_seeds": 1, "num_classes": K, **kw},
     )
     with pytest.raises(ValueError, match="method must be one of"):
         call("ridge")

@@ -89,6 +89,7 @@ COMMON = [
         ValueError,
         f"{{y}} has {N - 1} entries but the features have {N} rows",
     ),
+    ("no class count", dict(num_classes=None), ValueError, "num_classes is required"),
     ("one class", dict(num_classes=1), ValueError, "num_classes must be >= 2"),
     ("float num_classes", dict(num_classes=3.0), TypeError, "num_classes must be an integer"),
     ("epsilon 0", dict(epsilon=0.0), ValueError, "epsilon must be > 0"),
@@ -108,7 +109,7 @@ COMMON = [
 def _call(solver, change):
     fn, _, _ = SOLVERS[solver]
     x, y = standard_data()
-    kw = dict(epsilon=1.0)
+    kw = dict(epsilon=1.0, num_classes=K)
     kw.update(change)
     return fn(KEY, kw.pop("x", x), kw.pop("y", y), **kw)
 

@@ -63,6 +63,29 @@ def _write_npz(f, arrays: dict[str, np.ndarray], compress: bool) -> None:
                 np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
 
 
+def _parse_header(path: Path, blob: bytes) -> dict[str, Any]:
+    """The JSON header, checked field by field: a foreign or damaged one names what is wrong."""
+    try:
+        header = json.loads(blob.decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise FeatureFileError(f"{path}: the {_HEADER!r} header is not valid JSON ({err})") from None
+    if not isinstance(header, dict):
+        raise FeatureFileError(
+            f"{path}: the {_HEADER!r} header must be a JSON object, got a {type(header).__name__}"
+        )
+    names = header.get("class_names")
+    if names is None:
+        raise FeatureFileError(
+            f"{path}: the header lacks the field 'class_names' (the public list of class names)"
+        )
+    if not isinstance(names, list) or not all(isinstance(c, str) for c in names):
+        raise FeatureFileError(f"{path}: the header field 'class_names' must be a list of strings")
+    header.setdefault("metadata", {})
+    if not isinstance(header["metadata"], dict):
+        raise FeatureFileError(f"{path}: the header field 'metadata' must be a JSON object")
+    return header
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class FeatureSet:
     """Train/test features with integer labels, class names and provenance metadata."""
@@ -195,6 +218,10 @@ class FeatureSet:
                 f"feature file {str(path)!r} does not exist; the shipped files are in data/ "
                 "(see data/README.md), new ones are made with `dptl extract`"
             )
+        if not zipfile.is_zipfile(path):
+            raise FeatureFileError(
+                f"{path} is not a dptl feature file: it is not an .npz (zip) archive"
+            )
         try:
             with np.load(path, allow_pickle=False) as npz:
                 names = set(npz.files)
@@ -203,7 +230,7 @@ class FeatureSet:
                         f"{path} is not a dptl feature file (no {_HEADER!r} header member); "
                         f"members found: {sorted(names)}"
                     )
-                header = json.loads(bytes(npz[_HEADER]).decode())
+                header = _parse_header(path, bytes(npz[_HEADER]))
                 missing = [a for a in _ARRAYS if a not in names]
                 if missing:
                     raise FeatureFileError(f"{path} lacks the arrays {missing}")
@@ -222,7 +249,7 @@ class FeatureSet:
             raise FeatureFileError(
                 f"{path} is format version {header.get('version')!r}; this dptl reads version {FORMAT_VERSION}"
             )
-        out = cls(**arrays, class_names=header["class_names"], metadata=header.get("metadata", {}))
+        out = cls(**arrays, class_names=header["class_names"], metadata=header["metadata"])
         if verify and out.checksum() != header.get("sha256"):
             raise FeatureFileError(
                 f"{path} failed its SHA-256 check: the arrays were altered or damaged"

@@ -47,13 +47,15 @@ FC_DEFAULTS = dict(
 def compute_final(fs: FeatureSet, p: dict) -> dict:
     key = jax.random.key(p["seed"])
     args = (key, fs.x_train, fs.y_train, fs.x_test, fs.y_test)
-    kw = dict(epsilons=p["epsilons"], num_seeds=p["num_seeds"], delta=p["delta"])
+    kw = dict(epsilons=p["epsilons"], num_seeds=p["num_seeds"], delta=p["delta"],
+              num_classes=fs.num_classes)
     out = {"methods": {}, "nonprivate": {}}
     for m in p["methods"]:
         r = privacy_utility(m, *args, **kw)
         out["methods"][m] = r.accuracy
         out["nonprivate"][m] = privacy_utility(
-            m, *args, epsilons=[math.inf], num_seeds=1, delta=p["delta"]).accuracy[0, 0]
+            m, *args, epsilons=[math.inf], num_seeds=1, delta=p["delta"],
+            num_classes=fs.num_classes).accuracy[0, 0]
     out["fc_share"] = [
         privacy_utility("fc", *args, cov_share=s, **kw).accuracy for s in p["cov_shares"]
     ]

@@ -39,7 +39,7 @@ def compute_newton(fs: FeatureSet, p: dict) -> dict:
     args = (key, fs.x_train, fs.y_train, fs.x_test, fs.y_test)
     return {"accuracy": [privacy_utility("newton", *args, epsilons=p["epsilons"],
                                          num_seeds=p["num_seeds"], delta=p["delta"],
-                                         steps=t).accuracy for t in p["steps"]]}
+                                         num_classes=fs.num_classes, steps=t).accuracy for t in p["steps"]]}
 
 
 def newton_sweep(fs: FeatureSet, *, recompute=False, **overrides) -> dict:

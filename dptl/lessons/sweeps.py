@@ -47,6 +47,7 @@ def dpsgd_accuracy(
     *,
     noise_multipliers: Sequence[float],
     num_seeds: int,
+    num_classes: int,
     batch_size: int | None,
     steps: int,
     learning_rate: float = 4.0,
@@ -63,7 +64,7 @@ def dpsgd_accuracy(
     accuracy is also evaluated along the way: the result is (E, S, steps // record_every)
     (valid only as "accuracy after t steps of a run calibrated for ``steps``").
     """
-    xp, y1h, k = prepare_inputs(x_train, y_train, None, feature_norm, "normalize")
+    xp, y1h, k = prepare_inputs(x_train, y_train, num_classes, feature_norm, "normalize")
     n, d = xp.shape
     q = 1.0 if batch_size is None or batch_size >= n else batch_size / n
     data = statistics.shard_rows(xp, y1h) if q == 1.0 else (xp, y1h)

@@ -80,7 +80,7 @@ def compute_transfer(sets: dict, p: dict, reuse: dict | None = None) -> dict:
         for b in p["batch_sizes"]:
             steps = _steps_for(p["epochs"], n, b)
             sig = noise_multipliers(eps, delta, n, b, steps)
-            rows.append(dpsgd_accuracy(key, fs.x_train, fs.y_train, fs.x_test, fs.y_test,
+            rows.append(dpsgd_accuracy(key, fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes,
                                        noise_multipliers=sig, batch_size=b, steps=steps, **common))
         out["fixed_epochs"][name] = np.stack(rows, 1)  # (E, B, S)
     fs = sets["efficientnet_lite0_112"]
@@ -90,13 +90,13 @@ def compute_transfer(sets: dict, p: dict, reuse: dict | None = None) -> dict:
     rows = []
     for b in p["batch_sizes"]:
         sig = noise_multipliers(eps, delta, n, b, p["fixed_steps"])
-        rows.append(dpsgd_accuracy(key, fs.x_train, fs.y_train, fs.x_test, fs.y_test,
+        rows.append(dpsgd_accuracy(key, fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes,
                                    noise_multipliers=sig, batch_size=b, steps=p["fixed_steps"],
                                    **common))
     out["fixed_steps"] = np.stack(rows, 1)
     sig = noise_multipliers(eps, delta, n, None, p["init_steps"])
     out["init"] = np.stack([
-        dpsgd_accuracy(key, fs.x_train, fs.y_train, fs.x_test, fs.y_test, noise_multipliers=sig,
+        dpsgd_accuracy(key, fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes, noise_multipliers=sig,
                        batch_size=None, steps=p["init_steps"], init_scale=s, **common)
         for s in p["init_scales"]])  # (I, E, S)
     return out

@@ -1,6 +1,8 @@
 """Privacy mechanisms and accounting.
 
 Neighbouring relation: add/remove one example. Replace-one doubles every sensitivity.
+A release's noise is a function of its key: a released model's guarantee assumes the key is
+secret and used once (:func:`fresh_key`).
 """
 
 from dptl.privacy.accounting import (
@@ -25,6 +27,7 @@ from dptl.privacy.gdp import (
     rdp_closed_form_epsilon,
     rdp_closed_form_mu,
 )
+from dptl.privacy.keys import SEEDED_WARNING, fresh_key, training_key
 from dptl.privacy.mechanisms import (
     clip_rows,
     gaussian_noise,
@@ -37,6 +40,7 @@ __all__ = [
     "NEIGHBOURING",
     "GaussianRelease",
     "PrivacySpent",
+    "SEEDED_WARNING",
     "calibrate_full_batch",
     "calibrate_noise_multiplier",
     "clip_rows",
@@ -45,6 +49,7 @@ __all__ = [
     "dpsgd_event",
     "dpsgd_noise_multiplier",
     "epsilon_of_event",
+    "fresh_key",
     "gaussian_mu",
     "gaussian_noise",
     "gdp_delta",
@@ -57,4 +62,5 @@ __all__ = [
     "rdp_closed_form_mu",
     "spent",
     "symmetric_gaussian_noise",
+    "training_key",
 ]

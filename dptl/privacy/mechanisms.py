@@ -40,18 +40,49 @@ def _check_scale(name: str, value, *, allow_zero: bool, allow_inf: bool = False)
         )
 
 
-def clip_rows(x: jax.Array, clip_norm: float) -> jax.Array:
-    """Scale each row to L2 norm at most ``clip_norm``: x_i * min(1, C / ||x_i||)."""
+def _split_row_exponents(x) -> tuple[jax.Array, jax.Array]:
+    """(u, e) with x_i = 2^{e_i} u_i exactly and max_j |u_ij| in [1/2, 1) (zero rows: 0, 0).
+
+    Scaling by a power of two is exact, so norms computed from u neither overflow nor
+    underflow, whatever the magnitude of x_i. A concrete array is split on the host in its
+    own precision (float64 rows beyond float32's range, such as 1e39, survive; subnormal
+    entries count), then u goes to float32. Under ``jit`` the split runs on the device,
+    which may flush subnormal entries to zero.
+    """
+    if isinstance(x, jax.core.Tracer):
+        _, e = jnp.frexp(jnp.max(jnp.abs(x), axis=-1, keepdims=True))
+        return jnp.ldexp(x, -e).astype(jnp.float32), e
+    x = np.asarray(x)
+    _, e = np.frexp(np.max(np.abs(x), axis=-1, keepdims=True))
+    return jnp.asarray(np.ldexp(x, -e), jnp.float32), jnp.asarray(e, jnp.int32)
+
+
+def clip_rows(x, clip_norm: float) -> jax.Array:
+    """Scale each row to L2 norm at most ``clip_norm``: x_i * min(1, C / ||x_i||), float32.
+
+    Computed as u_i * min(2^{e_i}, C / ||u_i||) for x_i = 2^{e_i} u_i, so every finite row
+    of any magnitude (NumPy float64 included) comes out with norm <= C, never inf or NaN.
+    """
     _check_scale("clip_norm", clip_norm, allow_zero=False, allow_inf=True)  # inf: no clipping
-    norms = jnp.linalg.norm(x, axis=-1, keepdims=True)
-    return x * jnp.minimum(1.0, clip_norm / jnp.maximum(norms, 1e-30))
+    u, e = _split_row_exponents(x)
+    norms = jnp.linalg.norm(u, axis=-1, keepdims=True)
+    # 2^e may overflow float32 to inf for a huge row: the minimum then takes C / ||u||.
+    scale = jnp.minimum(
+        jnp.ldexp(jnp.ones_like(norms), e), clip_norm / jnp.where(norms > 0, norms, 1.0)
+    )
+    return u * scale
 
 
-def normalize_rows(x: jax.Array, norm: float = 1.0) -> jax.Array:
-    """Scale each row to L2 norm exactly ``norm`` (zero rows stay zero)."""
+def normalize_rows(x, norm: float = 1.0) -> jax.Array:
+    """Scale each row to L2 norm exactly ``norm`` (zero rows stay zero), float32.
+
+    Computed as norm * u_i / ||u_i|| for x_i = 2^{e_i} u_i: rows of norm 1e-30 or 1e30
+    (float32), or 1e39 (float64), all come out at norm ``norm``.
+    """
     _check_scale("norm", norm, allow_zero=False)
-    norms = jnp.linalg.norm(x, axis=-1, keepdims=True)
-    return x * (norm / jnp.maximum(norms, 1e-30)) * (norms > 0)
+    u, _ = _split_row_exponents(x)
+    norms = jnp.linalg.norm(u, axis=-1, keepdims=True)
+    return u * (norm / jnp.where(norms > 0, norms, 1.0))
 
 
 def gaussian_noise(key: jax.Array, shape, std, dtype=jnp.float32) -> jax.Array:

@@ -6,7 +6,8 @@
 - :func:`dp_fc`: one noisy feature covariance shared as preconditioner by all classes/steps.
 - :func:`dp_fc_sgd`: DP-FC's noisy covariance preconditioning Poisson-subsampled steps.
 
-Neighbouring relation: add/remove one example; the number of examples n is public.
+Neighbouring relation: add/remove one example; the number of examples n and the class
+count K are public (every solver requires ``num_classes``; none reads it from the labels).
 """
 
 from dptl.solvers.dpsgd import dp_sgd

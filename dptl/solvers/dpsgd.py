@@ -198,6 +198,7 @@ def dp_sgd(
     _validate.check_positive("learning_rate", learning_rate)
     init_scale = _validate.check_nonnegative("init_scale", init_scale)
     physical = _validate.check_positive_int("physical_batch_size", physical_batch_size)
+    record_weights = _validate.check_bool("record_weights", record_weights)
     key, k_init = jax.random.split(key)
     w0 = init_scale * jax.random.normal(k_init, (d, num_classes))
     q = release.sampling_rate

@@ -215,6 +215,7 @@ def dp_fc_sgd(
     _validate.check_positive("learning_rate", learning_rate)
     grad_clip = _validate.check_positive("grad_clip", grad_clip)
     physical = _validate.check_positive_int("physical_batch_size", physical_batch_size)
+    tail_average = _validate.check_bool("tail_average", tail_average)
     cov, grad = fc_sgd_releases(
         _validate.check_epsilon(epsilon), _validate.check_delta(delta), num_examples=n,
         steps=steps, batch_size=batch_size, feature_norm=feature_norm, grad_clip=grad_clip,
@@ -234,7 +235,7 @@ def dp_fc_sgd(
         w, history = fc_sgd_weights(
             key, xp, y1h, xc, cov.noise_std, grad.noise_std, grad_clip, ridge, learning_rate,
             steps=steps, sampling_rate=q, physical_batch_size=physical_chunk(q, n, physical),
-            tail_average=bool(tail_average),
+            tail_average=tail_average,
         )
     return LastLayerResult(
         method="dp_fc_sgd",
@@ -252,6 +253,6 @@ def dp_fc_sgd(
             "cov_share": cov_share,
             "grad_clip": grad_clip,
             "accountant": accountant,
-            "tail_average": bool(tail_average) and q < 1,
+            "tail_average": tail_average and q < 1,
         },
     )

@@ -20,27 +20,25 @@ def preprocess_features(x, feature_norm: float = 1.0, preprocess: str = "normali
     """Per-example map to ||x|| <= feature_norm: "normalize" (= norm) or "clip" (<= norm).
 
     Each row is transformed on its own, with no statistic of other rows, so this is not a
-    release and costs no privacy.
+    release and costs no privacy. Safe for every finite input: norms are computed after an
+    exact power-of-two rescaling of each row, so no row overflows or underflows (see
+    :func:`dptl.privacy.normalize_rows`); the result is float32.
     """
     if preprocess not in PREPROCESSING:
         raise ValueError(f"preprocess must be one of {PREPROCESSING}, got {preprocess!r}")
-    x = jnp.asarray(x, jnp.float32)
     return (
         normalize_rows(x, feature_norm) if preprocess == "normalize" else clip_rows(x, feature_norm)
     )
 
 
 def prepare_inputs(x, y, num_classes, feature_norm, preprocess, *, x_name="x", y_name="y"):
-    """Validate (x, y), infer K if needed; return (x preprocessed, y one-hot, K).
+    """Validate (x, y) and the public class count K; return (x preprocessed, y one-hot, K).
 
     ``x_name``/``y_name`` are the caller's argument names, used in error messages.
     """
     x = _validate.check_features(x, x_name)
     y_np = np.asarray(y)
-    if num_classes is None:
-        _validate.check_labels(y_np, None, y_name, n=x.shape[0])
-        num_classes = max(2, int(y_np.max()) + 1)
-    num_classes = _validate.check_num_classes(num_classes)
+    num_classes = _validate.check_public_num_classes(num_classes)
     _validate.check_labels(y_np, num_classes, y_name, n=x.shape[0])
     feature_norm = _validate.check_positive("feature_norm", feature_norm)
     xp = preprocess_features(x, feature_norm, preprocess)
