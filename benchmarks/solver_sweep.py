@@ -26,7 +26,7 @@ import numpy as np
 
 from dptl.data import load_shipped
 from dptl.data.synthetic import gaussian_mixture_features
-from dptl.solvers.sweep import DEFAULTS, _plan, privacy_utility
+from dptl.solvers.sweep import DEFAULTS, _plan, privacy_utility, resolve_hyperparameters
 
 EPSILONS = (0.1, 0.3, 1.0, 3.0, 8.0)
 METHODS = ("least_squares", "dp_gd", "newton", "fc")
@@ -92,9 +92,9 @@ def numpy_fit(method, rng, x, y, args, hp):
 
 def numpy_sweep(method, x, y1h, x_test, y_test, seeds):
     n, d = x.shape
-    hp = DEFAULTS[method]
     acc = np.zeros((len(EPSILONS), seeds))
     for e, eps in enumerate(EPSILONS):
+        hp = resolve_hyperparameters(method, DEFAULTS[method], n, eps, 1e-5)
         _, args = _plan(method, eps, 1e-5, n, d, y1h.shape[1], 1.0, hp)
         for s in range(seeds):
             w = numpy_fit(method, np.random.default_rng(1000 * e + s), x, y1h, args, hp)
@@ -112,26 +112,37 @@ def _best_seconds(fn, repeats=3):
     return best
 
 
-def sweep_work(n, d, k, points):
-    """{solver: (product GFLOP, Gram GFLOP, eighs)} that no implementation of its sweep avoids.
+def _steps_per_point(n, seeds):
+    """{solver: [steps of each (epsilon, seed) point]}, the defaults' rules resolved."""
+    return {
+        m: [resolve_hyperparameters(m, DEFAULTS[m], n, e, 1e-5).get("steps", 0)
+            for e in EPSILONS for _ in range(seeds)]
+        for m in METHODS
+    }
+
+
+def sweep_work(n, d, k, steps):
+    """{solver: (product GFLOP, Gram GFLOP, eighs)} that no implementation of its sweep avoids,
+    for the step counts ``steps`` ({solver: [steps of each point]}).
 
     Products of X with columns (all points' K columns, or K at w = 0): 2 n d columns flops.
     A Gram or Hessian: its lower triangle, n d (d + 1) flops. What depends on the data alone
     (X^T X, X^T Y, the gradient and Hessians at w = 0) is counted once; solves and
     elementwise work are not counted.
     """
-    products, gram = 2 * n * d * points * k, n * d * (d + 1)
+    points = len(steps["least_squares"])
+    product, gram = 2 * n * d * k, n * d * (d + 1)  # one point's product; a Gram
     first_grad = 2 * 2 * n * d * k  # at w = 0, shared by every point
-    steps = {m: DEFAULTS[m].get("steps", 0) for m in METHODS}
+    later = {m: sum(t - 1 for t in steps[m]) for m in ("newton", "fc")}  # steps after the first
     work = {
         "least_squares": (2 * n * d * k, gram, points),
-        "dp_gd": (steps["dp_gd"] * 2 * products, 0, 0),
+        "dp_gd": (sum(steps["dp_gd"]) * 2 * product, 0, 0),
         "newton": (
-            first_grad + (steps["newton"] - 1) * 2 * products,
-            gram + (steps["newton"] - 1) * points * k * gram,
-            steps["newton"] * points * k,
+            first_grad + later["newton"] * 2 * product,
+            gram + later["newton"] * k * gram,
+            sum(steps["newton"]) * k,
         ),
-        "fc": (first_grad + (steps["fc"] - 1) * 2 * products, gram, points),
+        "fc": (first_grad + later["fc"] * 2 * product, gram, points),
     }
     return {m: (p / 1e9, g / 1e9, e) for m, (p, g, e) in work.items()}
 
@@ -168,7 +179,7 @@ def _print_floor(fs, seeds, warm):
     points = len(EPSILONS) * seeds
     x = np.asarray(fs.x_train, np.float32)
     peak, product_rate, gram_rate = _numpy_rates(x, points * fs.num_classes)
-    work = sweep_work(n, d, fs.num_classes, points)
+    work = sweep_work(n, d, fs.num_classes, _steps_per_point(n, seeds))
     batch = max(e for *_, e in work.values())
     m = jax.random.normal(jax.random.key(0), (batch, d, d))
     m = m + jnp.swapaxes(m, 1, 2)

@@ -47,7 +47,16 @@ def run_standard(name, key):
     if name == "dp_least_squares_alpha":
         return dp_least_squares(key, x, y, alpha=0.5, **kw)
     if name == "dp_gd":
-        return dp_sgd(key, x, y, steps=STEPS["dp_gd"], grad_clip=GRAD_CLIP, learning_rate=1.0, **kw)
+        return dp_sgd(
+            key,
+            x,
+            y,
+            steps=STEPS["dp_gd"],
+            grad_clip=GRAD_CLIP,
+            learning_rate=1.0,
+            optimizer="sgd",
+            **kw,
+        )
     if name == "dp_newton":
         return dp_newton(key, x, y, steps=STEPS["dp_newton"], grad_clip=GRAD_CLIP, **kw)
     if name == "dp_fc":
@@ -84,6 +93,7 @@ def poisson_run():
         batch_size=p["batch_size"],
         steps=p["steps"],
         learning_rate=p["learning_rate"],
+        optimizer="sgd",
         record_weights=True,
     )
 

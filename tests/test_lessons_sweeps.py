@@ -32,7 +32,7 @@ def fs():
 def test_dpsgd_accuracy_without_noise_matches_solver(fs):
     acc = dpsgd_accuracy(jax.random.key(0), fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes,
                          noise_multipliers=[0.0], num_seeds=2, batch_size=None, steps=20)
-    ref = dp_sgd(jax.random.key(1), fs.x_train, fs.y_train, epsilon=math.inf, steps=20,
+    ref = dp_sgd(jax.random.key(1), fs.x_train, fs.y_train, epsilon=math.inf, steps=20, optimizer="sgd",
                  num_classes=fs.num_classes)
     assert acc.shape == (1, 2)
     np.testing.assert_allclose(acc[0], ref.accuracy(fs.x_test, fs.y_test), atol=1e-6)

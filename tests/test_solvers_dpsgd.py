@@ -45,6 +45,7 @@ def _batch_counts(seed):
         batch_size=P["batch_size"],
         steps=P["steps"],
         learning_rate=lr,
+        optimizer="sgd",
         grad_clip=10.0,
         record_weights=True,
     )

@@ -57,7 +57,8 @@ def test_releases_and_their_sensitivities():
     assert grad.name == "clipped gradient sum" and grad.sensitivity == pytest.approx(G)
     assert grad.count == RUN["steps"] and grad.sampling_rate == pytest.approx(40 / N)
     # The covariance gets exactly DP-FC's noise at the same share of the budget.
-    fc_cov = fc_releases(EPS, DELTA, steps=RUN["steps"], feature_norm=C, grad_clip=G)[0]
+    fc_cov = fc_releases(EPS, DELTA, steps=RUN["steps"], feature_norm=C, grad_clip=G,
+                         cov_share=0.5)[0]  # dp_fc_sgd's default share
     assert cov.noise_std == pytest.approx(fc_cov.noise_std, rel=1e-12)
 
 
@@ -130,10 +131,11 @@ def test_rdp_accountant_needs_more_noise_than_pld():
 
 
 def test_full_batch_is_exactly_dp_fc():
-    """q = 1 (batch_size None or n): DP-FC's releases, exact GDP, same weights per key."""
+    """q = 1 (batch_size None or n): DP-FC's releases, exact GDP, same weights per key
+    (DP-FC one-vs-all, at DP-FC-SGD's budget share and ridge)."""
     x, y = _data()
-    kw = {k: v for k, v in RUN.items() if k != "batch_size"}
-    ref = dp_fc(jax.random.key(4), x, y, **kw)
+    kw = {k: v for k, v in RUN.items() if k != "batch_size"} | {"cov_share": 0.5, "ridge": 0.3}
+    ref = dp_fc(jax.random.key(4), x, y, loss="ova", **kw)
     for b in (None, N):
         res = dp_fc_sgd(jax.random.key(4), x, y, **{**kw, "batch_size": b})
         assert res.privacy.accountant == "exact"

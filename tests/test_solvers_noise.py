@@ -13,6 +13,8 @@ weights through the update rules, which are linear in the noise in these set-ups
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -212,7 +214,9 @@ def test_fc_covariance_noise_has_the_given_std():
     keys = jax.random.split(jax.random.key(6), 60)
     run = jax.jit(
         jax.vmap(
-            lambda key, yc: fc_weights(key, xc, yc, std, 0.0, NO_CLIP, ridge, 1.0, steps=1)[0],
+            lambda key, yc: fc_weights(
+                key, xc, yc, std, 0.0, NO_CLIP, ridge, 1.0, steps=1, loss="ova"
+            )[0],
             in_axes=(None, 0),
         )
     )
@@ -266,10 +270,12 @@ def test_newton_hessian_noise_has_the_given_std_and_is_independent_across_classe
 @pytest.mark.parametrize("solver", ["dp_fc", "dp_newton"])
 def test_gradient_noise_on_zero_features_has_the_stated_std(solver):
     """On zero features the clipped gradient sums are 0 and the Hessians / covariance are
-    pure noise, tiny against a huge ridge r: w_{t+1} ~= -N_t / r with lr = 1 (error ~1e-4)."""
+    pure noise, tiny against a huge ridge r: w_{t+1} ~= -N_t / r with lr = 1 (error ~1e-4).
+    DP-FC runs its one-vs-all loss here (the softmax loss's projection of the noise onto
+    zero-sum columns is checked in test_fc_softmax_noise_is_projected_onto_zero_sum_columns)."""
     x = np.zeros((N, D), np.float32)
     y = np.arange(N) % K
-    fn = dp_fc if solver == "dp_fc" else dp_newton
+    fn = functools.partial(dp_fc, loss="ova", learning_rate=1.0) if solver == "dp_fc" else dp_newton
     kw = dict(
         epsilon=1.0,
         delta=DELTA,
@@ -292,32 +298,59 @@ def test_gradient_noise_on_zero_features_has_the_stated_std(solver):
             _uncorrelated(noise[:, :, k], noise[:, :, j], f"{solver} gradient classes {k}, {j}")
 
 
-@pytest.mark.parametrize("core", ["fc", "newton"])
+@pytest.mark.parametrize("core", ["fc ova", "fc softmax", "newton"])
 def test_gradient_noise_is_independent_across_steps(core):
     """Cores on zero features with the matrix noise off: the preconditioner is exactly r I,
     so with lr = 1, w_{t+1} = -N_t / r and the recorded noisy gradient of step t >= 1 is
     N_t + r w_t = N_t - N_{t-1}: its squared norm is 2 d K s^2 on average for independent
-    steps (0 if a step reused the previous step's noise)."""
+    steps (0 if a step reused the previous step's noise). DP-FC's softmax loss projects the
+    noise onto the zero-sum columns first (post-processing): d (K - 1) in place of d K."""
     xc, yc = statistics.shard_rows(
         np.zeros((N, D), np.float32), np.asarray(jax.nn.one_hot(np.arange(N) % K, K))
     )
-    fn = fc_weights if core == "fc" else newton_weights
-    steps = STEPS["dp_fc" if core == "fc" else "dp_newton"]
+    if core == "newton":
+        fn, steps, kw, dof = newton_weights, STEPS["dp_newton"], {}, D * K
+    else:
+        loss = core.split()[1]
+        fn, steps, kw = fc_weights, STEPS["dp_fc"], {"loss": loss}
+        dof = D * (K - 1) if loss == "softmax" else D * K
     std, ridge = 0.8, 50.0
     norms = np.array(
         [
             np.asarray(
-                fn(jax.random.key(s), xc, yc, 0.0, std, GRAD_CLIP, ridge, 1.0, steps=steps)[1][
-                    "noisy_grad_norm"
-                ]
+                fn(jax.random.key(s), xc, yc, 0.0, std, GRAD_CLIP, ridge, 1.0, steps=steps, **kw)[
+                    1
+                ]["noisy_grad_norm"]
             )
             for s in range(40)
         ]
-    ) ** 2 / (D * K * std**2)
-    assert norms[:, 0].mean() == pytest.approx(1.0, abs=5 * np.sqrt(2 / (D * K * 40)))
+    ) ** 2 / (dof * std**2)
+    assert norms[:, 0].mean() == pytest.approx(1.0, abs=5 * np.sqrt(2 / (dof * 40)))
     assert norms[:, 1:].mean() == pytest.approx(
-        2.0, abs=10 * np.sqrt(2 / (D * K * norms[:, 1:].size))
+        2.0, abs=10 * np.sqrt(2 / (dof * norms[:, 1:].size))
     )
+
+
+def test_fc_softmax_noise_is_projected_onto_zero_sum_columns():
+    """Zero features, no covariance noise, one step: w = -P N / r with P = I - 1 1^T / K on
+    the classes: every row of w sums to zero, and the entries have variance s^2 (K-1)/K."""
+    xc, yc = statistics.shard_rows(
+        np.zeros((N, D), np.float32), np.asarray(jax.nn.one_hot(np.arange(N) % K, K))
+    )
+    std, ridge = 0.8, 2.0
+    w = np.stack(
+        [
+            np.asarray(
+                fc_weights(
+                    jax.random.key(s), xc, yc, 0.0, std, 1.0, ridge, 1.0, steps=1, loss="softmax"
+                )[0]
+            )
+            for s in range(200)
+        ]
+    )
+    np.testing.assert_allclose(w.sum(axis=2), 0.0, atol=1e-5)
+    var = (ridge * w).var()
+    assert var == pytest.approx(std**2 * (K - 1) / K, rel=0.1)
 
 
 # ---------------------------------------------------------------- DP-GD / DP-SGD
@@ -339,6 +372,7 @@ def test_dp_gd_noise_has_the_stated_std_and_is_independent_across_classes_and_st
             num_classes=K,
             steps=steps,
             learning_rate=lr,
+            optimizer="sgd",
             grad_clip=GRAD_CLIP,
             record_weights=True,
         )
@@ -404,6 +438,7 @@ def test_solvers_pass_their_stated_noise_stds_to_the_cores():
             res.config["ridge"],
             res.config["learning_rate"],
             steps=STEPS[name],
+            **({"loss": res.config["loss"]} if name == "dp_fc" else {}),
         )[0]
         np.testing.assert_allclose(res.weights, expect, rtol=1e-5, atol=1e-7)
     # (plain least squares is checked against its stated stds at the solver level above)

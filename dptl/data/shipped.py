@@ -31,6 +31,7 @@ SHIPPED = {
     "efficientnet_lite0_112": "fashion_mnist_efficientnet_lite0_112.npz",
     "efficientnet_lite0_32": "fashion_mnist_efficientnet_lite0_32_10k.npz",
     "efficientnet_lite0_random_112": "fashion_mnist_efficientnet_lite0_random_112_10k.npz",
+    "sklearn_digits_efficientnet_lite0_112": "sklearn_digits_efficientnet_lite0_112.npz",
 }
 COMPARISONS = ("raw_pixels", "efficientnet_lite0_random_112", "efficientnet_lite0_32",
                "efficientnet_lite0_112")

@@ -23,7 +23,7 @@ def add_extract_parser(subparsers) -> argparse.ArgumentParser:
         "resumes from its chunks when run again with the same arguments.",
     )
     p.add_argument("--dataset", required=True,
-                   help="fashion_mnist, cifar10, cifar100 or tfds:<name>")
+                   help="fashion_mnist, sklearn_digits, cifar10, cifar100 or tfds:<name>")
     p.add_argument("--backbone", required=True, help="efficientnet_lite0, vit_b16, ...")
     p.add_argument("--resolution", type=int, required=True, help="input size in pixels")
     p.add_argument("--out", required=True, help="output feature file (.npz)")
@@ -52,6 +52,7 @@ def run_extract(args: argparse.Namespace) -> int:
 
     import dptl
     from dptl.data import FeatureSet, load_images
+    from dptl.data.registry import dataset_metadata
     from dptl.features.backbones import get_backbone
     from dptl.features.extract import default_compute_dtype, extract
     from dptl.features.preprocess import check_resolution
@@ -88,6 +89,7 @@ def run_extract(args: argparse.Namespace) -> int:
             "repeated to RGB, (x/255 - 0.5)/0.5; global average pooling",
             "dtype": args.dtype, "compute_dtype": np.dtype(default_compute_dtype()).name,
             "row_order": "dataset order (train and test as stored)",
+            **dataset_metadata(args.dataset),
             "command": command, "dptl_version": dptl.__version__,
         },
     )

@@ -30,14 +30,19 @@ from dptl.solvers.sweep import DEFAULTS, privacy_utility
 
 __all__ = ["FC_DEFAULTS", "METHOD_LABELS", "final_sweep", "fc_explorer", "noise_cost_table"]
 
-METHOD_LABELS = {"least_squares": "DP least squares", "dp_gd": "DP-GD (full batch)",
-                 "dp_sgd": "DP-SGD (Poisson)", "newton": "DP-Newton", "fc": "DP-FC"}
+METHOD_LABELS = {
+    "least_squares": "DP least squares",
+    "dp_gd": "DP-GD (full batch)",
+    "dp_sgd": "DP-SGD (Poisson)",
+    "newton": "DP-Newton",
+    "fc": "DP-FC",
+}
 
 FC_DEFAULTS = dict(
     epsilons=[0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0],
     methods=list(METHOD_LABELS),
     cov_shares=[0.1, 0.3, 0.5, 0.7, 0.9],
-    num_train=8_000,  # one row chunk of dptl.solvers.statistics (see the lesson)
+    num_train=60_000,  # every training row of the shipped set
     num_seeds=3,
     delta=1e-5,
     seed=0,
@@ -47,15 +52,19 @@ FC_DEFAULTS = dict(
 def compute_final(fs: FeatureSet, p: dict) -> dict:
     key = jax.random.key(p["seed"])
     args = (key, fs.x_train, fs.y_train, fs.x_test, fs.y_test)
-    kw = dict(epsilons=p["epsilons"], num_seeds=p["num_seeds"], delta=p["delta"],
-              num_classes=fs.num_classes)
+    kw = dict(
+        epsilons=p["epsilons"],
+        num_seeds=p["num_seeds"],
+        delta=p["delta"],
+        num_classes=fs.num_classes,
+    )
     out = {"methods": {}, "nonprivate": {}}
     for m in p["methods"]:
         r = privacy_utility(m, *args, **kw)
         out["methods"][m] = r.accuracy
         out["nonprivate"][m] = privacy_utility(
-            m, *args, epsilons=[math.inf], num_seeds=1, delta=p["delta"],
-            num_classes=fs.num_classes).accuracy[0, 0]
+            m, *args, epsilons=[math.inf], num_seeds=1, delta=p["delta"], num_classes=fs.num_classes
+        ).accuracy[0, 0]
     out["fc_share"] = [
         privacy_utility("fc", *args, cov_share=s, **kw).accuracy for s in p["cov_shares"]
     ]
@@ -86,46 +95,85 @@ class FinalSweep:
 def final_sweep(fs: FeatureSet, *, recompute=False, **overrides) -> FinalSweep:
     p = {**FC_DEFAULTS, **overrides}
     sub = fs.subset(p["num_train"])
-    spec = {"lesson": "fc", **p, "data": fingerprint(sub), "fc_runner": "privacy_utility, vmapped grid",
-            "defaults": {m: DEFAULTS[m] for m in p["methods"]}}
+    spec = {
+        "lesson": "fc",
+        **p,
+        "data": fingerprint(sub),
+        "fc_runner": "privacy_utility, vmapped grid",
+        "defaults": {m: DEFAULTS[m] for m in p["methods"]},
+    }
     data = cached("fc", spec, lambda: compute_final(sub, p), recompute=recompute)
     return FinalSweep(data, p)
 
 
-def noise_cost_table(epsilons, delta=1e-5, *, num_classes=10, fc_steps=None, newton_steps=None):
-    """Noise std on the covariance-like releases per epsilon: LS, DP-FC (once) vs Newton.
+def noise_cost_table(epsilons, delta=1e-5, *, num_classes=10, newton_steps=None):
+    """Noise std on the covariance-like releases per epsilon, in units of X^T X: LS, DP-FC
+    (once) vs Newton.
 
-    Shows why sharing pays: DP-FC releases X^T X once (sensitivity C^2); DP-Newton releases
-    K Hessians (sensitivity sqrt(K) C^2 / 4) at every step.
+    Shows why sharing pays: DP-FC releases X^T X once (sensitivity C^2; its noise depends on
+    its budget share, not on the step count); DP-Newton releases K Hessians (sensitivity
+    sqrt(K) C^2 / 4) at every step. A Hessian is at most X^T X / 4 (at W = 0 exactly), so
+    its noise std is multiplied by 4 to compare it with the same signal.
     """
     from dptl.solvers.newton import newton_releases
 
-    fc_steps = DEFAULTS["fc"]["steps"] if fc_steps is None else fc_steps
     newton_steps = DEFAULTS["newton"]["steps"] if newton_steps is None else newton_steps
     rows = {"least_squares": [], "fc": [], "newton": []}
     for e in epsilons:
         rows["least_squares"].append(least_squares_releases(e, delta)[0].noise_std)
-        rows["fc"].append(fc_releases(e, delta, steps=fc_steps)[0].noise_std)
-        rows["newton"].append(newton_releases(e, delta, num_classes=num_classes,
-                                              steps=newton_steps)[0].noise_std)
+        rows["fc"].append(fc_releases(e, delta, steps=1)[0].noise_std)
+        rows["newton"].append(
+            4 * newton_releases(e, delta, num_classes=num_classes, steps=newton_steps)[0].noise_std
+        )
     return {k: np.asarray(v) for k, v in rows.items()}
 
 
 def fc_explorer(sw: FinalSweep) -> Explorer:
     eps = sw.epsilons
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, column_widths=[0.6, 0.4],
-                        subplot_titles=("privacy-utility: every method", "DP-FC: budget split"))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.1,
+        column_widths=[0.6, 0.4],
+        subplot_titles=("privacy-utility: every method", "DP-FC: budget split"),
+    )
     for m in sw.methods:  # 0..M-1
-        fig.add_scatter(x=eps, y=sw.mean(m), mode="lines+markers", name=METHOD_LABELS.get(m, m),
-                        error_y=dict(type="data", array=sw.methods[m].std(-1), visible=True),
-                        row=1, col=1)
+        fig.add_scatter(
+            x=eps,
+            y=sw.mean(m),
+            mode="lines+markers",
+            name=METHOD_LABELS.get(m, m),
+            error_y=dict(type="data", array=sw.methods[m].std(-1), visible=True),
+            row=1,
+            col=1,
+        )
     nm = len(sw.methods)
-    fig.add_scatter(x=eps, y=sw.fc_share[0].mean(-1), mode="lines", line=dict(dash="dash"),
-                    name="DP-FC at chosen split", row=1, col=1)  # nm
-    fig.add_scatter(x=sw.cov_shares, y=sw.fc_share[:, 0].mean(-1), mode="lines+markers",
-                    name="DP-FC at ε", row=1, col=2)  # nm + 1
-    fig.add_scatter(x=[sw.cov_shares[0]], y=[0], mode="markers", showlegend=False,
-                    marker=dict(size=13, color="black", symbol="x"), row=1, col=2)  # nm + 2
+    fig.add_scatter(
+        x=eps,
+        y=sw.fc_share[0].mean(-1),
+        mode="lines",
+        line=dict(dash="dash"),
+        name="DP-FC at chosen split",
+        row=1,
+        col=1,
+    )  # nm
+    fig.add_scatter(
+        x=sw.cov_shares,
+        y=sw.fc_share[:, 0].mean(-1),
+        mode="lines+markers",
+        name="DP-FC at ε",
+        row=1,
+        col=2,
+    )  # nm + 1
+    fig.add_scatter(
+        x=[sw.cov_shares[0]],
+        y=[0],
+        mode="markers",
+        showlegend=False,
+        marker=dict(size=13, color="black", symbol="x"),
+        row=1,
+        col=2,
+    )  # nm + 2
     fig.update_xaxes(type="log", title_text="ε", row=1, col=1)
     fig.update_xaxes(title_text="share of the budget (μ²) on the covariance", row=1, col=2)
     fig.update_yaxes(title_text="test accuracy", row=1, col=1)
@@ -142,12 +190,20 @@ def fc_explorer(sw: FinalSweep) -> Explorer:
         d[nm + 2].x, d[nm + 2].y = [sw.cov_shares[si]], [sw.fc_share[si, ei].mean()]
         ranking = sorted(sw.methods, key=lambda m: -sw.methods[m][ei].mean())
         text = ", ".join(f"{METHOD_LABELS[m]} {sw.methods[m][ei].mean():.3f}" for m in ranking)
-        return (f"<b>ε = {fmt_eps(eps[ei])}</b>: {text}. Best covariance share here: "
-                f"{sw.best_share(eps[ei]):g}")
+        return (
+            f"<b>ε = {fmt_eps(eps[ei])}</b>: {text}. Best covariance share here: "
+            f"{sw.best_share(eps[ei]):g}"
+        )
 
-    controls = [Control("epsilon", list(eps), label="ε", initial=1.0, fmt=fmt_eps),
-                Control("cov_share", list(sw.cov_shares), label="covariance share",
-                        initial=float(sw.cov_shares[np.argmin(np.abs(sw.cov_shares - 0.5))]))]
+    controls = [
+        Control("epsilon", list(eps), label="ε", initial=1.0, fmt=fmt_eps),
+        Control(
+            "cov_share",
+            list(sw.cov_shares),
+            label="covariance share",
+            initial=float(sw.cov_shares[np.argmin(np.abs(sw.cov_shares - 0.5))]),
+        ),
+    ]
     return Explorer(fig, controls, draw)
 
 
@@ -156,8 +212,9 @@ def summary_table(sw: FinalSweep) -> go.Figure:
     header = ["method", "no privacy"] + [f"ε = {fmt_eps(e)}" for e in sw.epsilons]
     cols = [[METHOD_LABELS[m] for m in sw.methods], [f"{sw.nonprivate[m]:.3f}" for m in sw.methods]]
     for i in range(len(sw.epsilons)):
-        cols.append([f"{sw.methods[m][i].mean():.3f} ± {sw.methods[m][i].std():.3f}"
-                     for m in sw.methods])
+        cols.append(
+            [f"{sw.methods[m][i].mean():.3f} ± {sw.methods[m][i].std():.3f}" for m in sw.methods]
+        )
     fig = go.Figure(go.Table(header=dict(values=header), cells=dict(values=cols)))
     fig.update_layout(height=260, margin=dict(t=10, b=10, l=10, r=10))
     return fig

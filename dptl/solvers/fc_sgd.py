@@ -41,7 +41,7 @@ from dptl.privacy import (
 from dptl.privacy.accounting import _PLD_MIN_NOISE  # below it, PLD takes minutes and GBs
 from dptl.solvers import statistics
 from dptl.solvers.dpsgd import physical_chunk, poisson_gradient_sum
-from dptl.solvers.fc import fc_releases, fc_weights, noisy_preconditioner_inverse
+from dptl.solvers.fc import CURVATURE_BOUND, fc_releases, fc_weights, noisy_preconditioner_inverse
 from dptl.solvers.inputs import default_ridge, prepare_inputs
 from dptl.solvers.result import LastLayerResult
 
@@ -98,7 +98,8 @@ def fc_sgd_releases(epsilon, delta, *, num_examples, steps, batch_size=None, fea
     The covariance X^T X (sensitivity C^2) gets the noise of DP-FC at ``cov_share``; the
     clipped gradient sum (sensitivity G) is released ``steps`` times at sampling rate
     q = batch_size / num_examples with the smallest noise that fits the rest. ``batch_size
-    = None`` (q = 1) is DP-FC itself: :func:`dptl.solvers.fc.fc_releases`, exact GDP.
+    = None`` (q = 1) is DP-FC itself (one-vs-all): :func:`dptl.solvers.fc.fc_releases`,
+    exact GDP.
     """
     if accountant not in _ACCOUNTANTS:
         raise ValueError(f"accountant must be one of {_ACCOUNTANTS}, got {accountant!r}")
@@ -157,7 +158,8 @@ def fc_sgd_weights(key, x, y1h, xc, cov_std, grad_std, grad_clip, ridge, learnin
     """
     d, num_classes = x.shape[1], y1h.shape[1]
     k_cov, k_steps = jax.random.split(key)
-    precond_inverse = noisy_preconditioner_inverse(k_cov, xc, cov_std, ridge)
+    precond_inverse = noisy_preconditioner_inverse(k_cov, xc, cov_std, ridge,
+                                                   CURVATURE_BOUND["ova"])
 
     start = steps // 2 if tail_average else steps - 1  # iterates averaged from here on
 
@@ -200,7 +202,7 @@ def dp_fc_sgd(
     Releases (add/remove one): X^T X once (sensitivity C^2, DP-FC's noise at ``cov_share``)
     and ``steps`` times the clipped gradient sum of a Poisson sample with rate
     q = batch_size / n (sensitivity ``grad_clip``); accounted with ``accountant`` ("pld" or
-    "rdp"). ``batch_size=None`` is full batch, identical to :func:`dptl.solvers.dp_fc`.
+    "rdp"). ``batch_size=None`` is full batch, identical to ``dp_fc(loss="ova")``.
     ``batch_size`` larger than n is an error (q would exceed 1). ``tail_average`` returns
     the mean of the iterates of the second half of the steps (post-processing, free).
 
@@ -230,7 +232,7 @@ def dp_fc_sgd(
     xc, yc = statistics.shard_rows(xp, y1h)
     if q == 1.0:
         w, history = fc_weights(key, xc, yc, cov.noise_std, grad.noise_std, grad_clip, ridge,
-                                learning_rate, steps=steps)
+                                learning_rate, steps=steps, loss="ova")
     else:
         w, history = fc_sgd_weights(
             key, xp, y1h, xc, cov.noise_std, grad.noise_std, grad_clip, ridge, learning_rate,

@@ -45,10 +45,18 @@ def prepare_inputs(x, y, num_classes, feature_norm, preprocess, *, x_name="x", y
     return xp, jax.nn.one_hot(jnp.asarray(y_np), num_classes, dtype=jnp.float32), num_classes
 
 
-def default_ridge(num_examples: int, dim: int, cov_std: float, feature_norm: float = 1.0) -> float:
-    """A data-independent ridge: the noise scale of A~ plus a tiny non-private floor.
+def default_ridge(
+    num_examples: int,
+    dim: int,
+    cov_std: float,
+    feature_norm: float = 1.0,
+    *,
+    noise_multiple: float = 1.0,
+) -> float:
+    """A data-independent ridge: a multiple of the noise scale of A~ plus a tiny floor.
 
-    The spectral norm of the symmetric Gaussian noise is about 2 std sqrt(d); half of it
-    keeps the noisy Gram well conditioned. ``num_examples`` is treated as public.
+    The spectral norm of the symmetric Gaussian noise is about 2 std sqrt(d); the ridge is
+    ``noise_multiple`` std sqrt(d) (half that norm by default) plus the non-private floor
+    1e-4 n C^2 / d. ``num_examples`` is treated as public.
     """
-    return cov_std * math.sqrt(dim) + 1e-4 * num_examples * feature_norm**2 / dim
+    return noise_multiple * cov_std * math.sqrt(dim) + 1e-4 * num_examples * feature_norm**2 / dim

@@ -31,6 +31,7 @@ from dptl.solvers.psd_inverse import psd_ridge_inverse
 from dptl.solvers.result import LastLayerResult
 
 __all__ = [
+    "DEFAULTS",
     "dp_least_squares",
     "least_squares_releases",
     "least_squares_statistics",
@@ -38,7 +39,13 @@ __all__ = [
 ]
 
 
-def least_squares_releases(epsilon, delta, *, feature_norm=1.0, cov_share=0.5, alpha=1.0):
+# The defaults of dp_least_squares, in one place (the sweep and the lessons read them here).
+DEFAULTS = {"cov_share": 0.5, "alpha": 1.0, "ridge": None}
+
+
+def least_squares_releases(
+    epsilon, delta, *, feature_norm=1.0, cov_share=DEFAULTS["cov_share"], alpha=DEFAULTS["alpha"]
+):
     """The two Gaussian releases and their calibrated noise for (epsilon, delta)."""
     share = _validate.check_fraction("cov_share", cov_share, open_high=True)
     c = feature_norm
@@ -67,8 +74,9 @@ def least_squares_statistics(key, x, y1h, cov_std, xty_std, *, per_class=False, 
 
 def least_squares_weights(key, x, y1h, cov_std, xty_std, ridge, alpha=1.0, class_grams=None):
     """Pure core: noisy statistics and the ridge solve. vmap-able over key and the stds."""
-    a, b = least_squares_statistics(key, x, y1h, cov_std, xty_std, per_class=alpha != 1.0,
-                                    class_grams=class_grams)
+    a, b = least_squares_statistics(
+        key, x, y1h, cov_std, xty_std, per_class=alpha != 1.0, class_grams=class_grams
+    )
     if alpha == 1.0:
         return psd_ridge_inverse(a, ridge) @ b
     grams = project_psd(a)
@@ -91,9 +99,9 @@ def dp_least_squares(
     num_classes: int | None = None,
     feature_norm: float = 1.0,
     preprocess: str = "normalize",
-    ridge: float | None = None,
-    cov_share: float = 0.5,
-    alpha: float = 1.0,
+    ridge: float | None = DEFAULTS["ridge"],
+    cov_share: float = DEFAULTS["cov_share"],
+    alpha: float = DEFAULTS["alpha"],
 ) -> LastLayerResult:
     """(epsilon, delta)-DP least squares on features mapped to norm ``feature_norm``.
 

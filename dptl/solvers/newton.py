@@ -24,6 +24,7 @@ from dptl.solvers.psd_inverse import psd_ridge_inverse
 from dptl.solvers.result import LastLayerResult
 
 __all__ = [
+    "DEFAULTS",
     "dp_newton",
     "newton_grid_weights",
     "newton_releases",
@@ -31,6 +32,10 @@ __all__ = [
     "newton_update",
     "newton_weights",
 ]
+
+
+# The defaults of dp_newton, in one place (the sweep and the lessons read them here).
+DEFAULTS = {"steps": 2, "learning_rate": 1.0, "hessian_share": 0.5, "grad_clip": 1.0, "ridge": None}
 
 
 def newton_releases(
@@ -49,8 +54,7 @@ def newton_releases(
     )
 
 
-def newton_step_releases(key, w, xc, yc, hess_std, grad_std, grad_clip, *,
-                         hessians=ova_hessians):
+def newton_step_releases(key, w, xc, yc, hess_std, grad_std, grad_clip, *, hessians=ova_hessians):
     """One step's releases at ``w``: the K Hessians and the clipped gradient sum, noised.
 
     Sensitivities (add/remove one): sqrt(K) C^2 / 4 for the K Hessians together (each gets
@@ -64,14 +68,26 @@ def newton_step_releases(key, w, xc, yc, hess_std, grad_std, grad_clip, *,
     return hessians(w, xc) + noise, grad
 
 
-def newton_update(w, step_key, xc, yc, hess_std, grad_std, grad_clip, ridge, learning_rate,
-                  *, hessians=ova_hessians):
+def newton_update(
+    w,
+    step_key,
+    xc,
+    yc,
+    hess_std,
+    grad_std,
+    grad_clip,
+    ridge,
+    learning_rate,
+    *,
+    hessians=ova_hessians,
+):
     """One noisy Newton step: w_k <- w_k - lr (P(H~_k) + ridge I)^{-1} (g~_k + ridge w_k).
 
     The releases are :func:`newton_step_releases`'s (``hessians`` as there).
     """
-    hess, grad = newton_step_releases(step_key, w, xc, yc, hess_std, grad_std, grad_clip,
-                                      hessians=hessians)
+    hess, grad = newton_step_releases(
+        step_key, w, xc, yc, hess_std, grad_std, grad_clip, hessians=hessians
+    )
     inverse = psd_ridge_inverse(hess, ridge)  # (P(H~_k) + ridge I)^{-1}, every class
     grad = grad + ridge * w
     direction = (inverse @ grad.T[..., None])[..., 0].T
@@ -100,8 +116,16 @@ def newton_weights(
     """Pure core: ``steps`` noisy Newton steps from zero, step t with ``split(key, steps)[t]``;
     (weights, history)."""
     d, num_classes = xc.shape[-1], yc.shape[-1]
-    step = functools.partial(newton_update, xc=xc, yc=yc, hess_std=hess_std, grad_std=grad_std,
-                             grad_clip=grad_clip, ridge=ridge, learning_rate=learning_rate)
+    step = functools.partial(
+        newton_update,
+        xc=xc,
+        yc=yc,
+        hess_std=hess_std,
+        grad_std=grad_std,
+        grad_clip=grad_clip,
+        ridge=ridge,
+        learning_rate=learning_rate,
+    )
     first_step = functools.partial(step, hessians=_hessians_at_zero)
     w0 = jnp.zeros((d, num_classes), xc.dtype)
     return scan_steps(step, w0, jax.random.split(key, steps), first_step=first_step)
@@ -124,8 +148,18 @@ def newton_grid_weights(
     per_point = (hess_std, grad_std, ridge)
 
     def update(w, step_key, hess_std, grad_std, ridge, hessians):
-        return newton_update(w, step_key, xc, yc, hess_std, grad_std, grad_clip, ridge,
-                             learning_rate, hessians=lambda w, xc: hessians)
+        return newton_update(
+            w,
+            step_key,
+            xc,
+            yc,
+            hess_std,
+            grad_std,
+            grad_clip,
+            ridge,
+            learning_rate,
+            hessians=lambda w, xc: hessians,
+        )
 
     def first_step(w0, step_keys):  # every point's Hessians at w = 0: X^T X / 4, shared
         batched = jax.vmap(update, in_axes=(None, 0, 0, 0, 0, None))
@@ -147,11 +181,11 @@ def dp_newton(
     epsilon: float,
     delta: float = 1e-5,
     num_classes: int | None = None,
-    steps: int = 3,
-    learning_rate: float = 1.0,
-    ridge: float | None = None,
-    hessian_share: float = 0.5,
-    grad_clip: float = 1.0,
+    steps: int = DEFAULTS["steps"],
+    learning_rate: float = DEFAULTS["learning_rate"],
+    ridge: float | None = DEFAULTS["ridge"],
+    hessian_share: float = DEFAULTS["hessian_share"],
+    grad_clip: float = DEFAULTS["grad_clip"],
     feature_norm: float = 1.0,
     preprocess: str = "normalize",
 ) -> LastLayerResult:

@@ -22,41 +22,27 @@ import numpy as np
 
 from dptl import _validate
 from dptl.privacy import PrivacySpent, spent
-from dptl.solvers import statistics
+from dptl.solvers import dpsgd, fc, least_squares, newton, statistics
 from dptl.solvers.dpsgd import dpsgd_release, dpsgd_weights, physical_chunk
-from dptl.solvers.fc import fc_releases, fc_weights
 from dptl.solvers.inputs import default_ridge, prepare_inputs, preprocess_features
 from dptl.solvers.least_squares import least_squares_releases, least_squares_weights
 from dptl.solvers.newton import newton_grid_weights, newton_releases
 
-__all__ = ["METHODS", "SweepResult", "privacy_utility", "DEFAULTS"]
+__all__ = ["DEFAULTS", "METHODS", "SweepResult", "privacy_utility", "resolve_hyperparameters"]
 
 # Methods whose grid runs as one vmapped program (checked equal to the point-by-point
 # solvers in tests/test_solvers_sweep.py).
 _BATCHED = ("least_squares", "dp_gd", "fc")
 
-# Fixed defaults, never tuned on the shipped data: dp_gd and fc were chosen by
-# benchmarks/tune_defaults.py on a synthetic proxy shaped like backbone features; the others
-# are plain textbook choices (equal budget split, one or two second-order steps).
+# Each method's defaults, read from its solver module (one description per method):
+# dp_least_squares, dp_sgd (full batch: "dp_gd"; Poisson-subsampled: "dp_sgd"), dp_newton,
+# dp_fc. How they were chosen: the modules' docstrings and benchmarks/tune_defaults.py.
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "least_squares": {"cov_share": 0.5, "alpha": 1.0, "ridge": None},
-    "dp_gd": {"steps": 100, "learning_rate": 4.0, "grad_clip": 1.0, "optimizer": "momentum"},
-    "dp_sgd": {
-        "steps": 300,
-        "batch_size": 3000,
-        "learning_rate": 4.0,
-        "grad_clip": 1.0,
-        "optimizer": "sgd",
-        "accountant": "pld",
-    },
-    "newton": {
-        "steps": 2,
-        "learning_rate": 1.0,
-        "hessian_share": 0.5,
-        "grad_clip": 1.0,
-        "ridge": None,
-    },
-    "fc": {"steps": 3, "learning_rate": 0.5, "cov_share": 0.5, "grad_clip": 1.0, "ridge": None},
+    "least_squares": dict(least_squares.DEFAULTS),
+    "dp_gd": dict(dpsgd.DEFAULTS),
+    "dp_sgd": dict(dpsgd.SUBSAMPLED_DEFAULTS),
+    "newton": dict(newton.DEFAULTS),
+    "fc": dict(fc.DEFAULTS),
 }
 METHODS = tuple(DEFAULTS)
 
@@ -69,7 +55,8 @@ class SweepResult:
     epsilons: np.ndarray  # (E,)
     accuracy: np.ndarray  # (E, S)
     privacy: tuple[PrivacySpent, ...]  # one per epsilon
-    config: dict[str, Any]
+    config: dict[str, Any]  # the hyperparameters asked for (None: the method's rule)
+    resolved: tuple[dict[str, Any], ...] = ()  # per epsilon, the rules applied
 
     @property
     def mean(self) -> np.ndarray:
@@ -115,8 +102,9 @@ def _plan(method, epsilon, delta, n, d, num_classes, feature_norm, hp):
             grad_clip=hp["grad_clip"],
             hessian_share=hp["hessian_share"],
         )
+        ridge_multiple = 1.0
     else:
-        rel = fc_releases(
+        rel = fc.fc_releases(
             epsilon,
             delta,
             steps=hp["steps"],
@@ -124,10 +112,11 @@ def _plan(method, epsilon, delta, n, d, num_classes, feature_norm, hp):
             grad_clip=hp["grad_clip"],
             cov_share=hp["cov_share"],
         )
+        ridge_multiple = fc.RIDGE_NOISE_MULTIPLE
     ridge = (
         hp["ridge"]
         if hp["ridge"] is not None
-        else default_ridge(n, d, rel[0].noise_std, feature_norm)
+        else default_ridge(n, d, rel[0].noise_std, feature_norm, noise_multiple=ridge_multiple)
     )
     return rel, (rel[0].noise_std, rel[1].noise_std, ridge)
 
@@ -176,8 +165,18 @@ def _point_weights(method, hp, n, data, key, *per_epsilon):
         )
     if method == "fc":
         cov_std, grad_std, ridge = per_epsilon
-        return fc_weights(key, xc, yc, cov_std, grad_std, hp["grad_clip"], ridge,
-                          hp["learning_rate"], steps=hp["steps"])[0]
+        return fc.fc_weights(
+            key,
+            xc,
+            yc,
+            cov_std,
+            grad_std,
+            hp["grad_clip"],
+            ridge,
+            hp["learning_rate"],
+            steps=hp["steps"],
+            loss=hp["loss"],
+        )[0]
     raise ValueError(f"no point-by-point core for {method!r} (DP-Newton: newton_grid_weights)")
 
 
@@ -228,8 +227,10 @@ def privacy_utility(
         )
     hp = {**DEFAULTS[method], **hyperparameters}
     # The pure cores trace these values, so check them here, naming the argument.
-    if "steps" in hp:
+    if hp.get("steps") is not None:
         _validate.check_positive_int("steps", hp["steps"])
+    if method == "fc" and hp["loss"] not in fc.LOSSES:
+        raise ValueError(f"loss must be one of {fc.LOSSES}, got {hp['loss']!r}")
     for name in ("learning_rate", "grad_clip", "alpha"):
         if name in hp:
             _validate.check_positive(name, hp[name])
@@ -247,38 +248,30 @@ def privacy_utility(
         raise ValueError(f"x_test has {x_test.shape[1]} features but x_train has {xp.shape[1]}")
     _validate.check_labels(np.asarray(y_test), num_classes, "y_test", n=x_test.shape[0])
     n, d = xp.shape
-    plans = [_plan(method, e, delta, n, d, num_classes, feature_norm, hp) for e in epsilons]
-    per_eps = [jnp.asarray([p[1][i] for p in plans], jnp.float32) for i in range(len(plans[0][1]))]
     xt = preprocess_features(x_test, feature_norm, preprocess)
     yt = jnp.asarray(y_test)
     data = _sweep_data(method, xp, y1h, n, hp)
     keys = jax.random.split(key, (len(epsilons), num_seeds))
-    if method in _BATCHED:
-        hp_items = tuple(sorted(hp.items()))
-        weights = _grid_weights(data, keys, tuple(per_eps), method=method, hp_items=hp_items, n=n)
-    elif method == "newton":
-        # one program, batched over the points but for the Hessians (newton_grid_weights)
-        hess_std, grad_std, ridge = (jnp.repeat(a, num_seeds) for a in per_eps)
-        weights = newton_grid_weights(
-            keys.reshape(-1), *data, hess_std, grad_std, hp["grad_clip"], ridge,
-            hp["learning_rate"], steps=hp["steps"],
-        ).reshape(*keys.shape, d, num_classes)
-    else:
-        # DP-SGD's Poisson batches do not batch well: each point runs the jit-compiled core,
-        # compiled once and reused.
-        weights = jnp.stack(
-            [
-                jnp.stack(
-                    [
-                        _point_weights(
-                            method, hp, n, data, keys[e, s], *(a[e] for a in per_eps)
-                        )
-                        for s in range(num_seeds)
-                    ]
-                )
-                for e in range(len(epsilons))
-            ]
+    # hyperparameters given as rules (None) resolved per epsilon; epsilons that resolve to
+    # the same values share one compiled grid
+    resolved = [resolve_hyperparameters(method, hp, n, e, delta) for e in epsilons]
+    groups: dict[tuple, list[int]] = {}
+    for e, r in enumerate(resolved):
+        groups.setdefault(tuple(sorted(r.items())), []).append(e)
+    weights = [None] * len(epsilons)
+    plans = [None] * len(epsilons)
+    for items, idx in groups.items():
+        group_hp = dict(items)
+        group_plans = [
+            _plan(method, epsilons[e], delta, n, d, num_classes, feature_norm, group_hp)
+            for e in idx
+        ]
+        w = _group_weights(
+            method, group_hp, n, d, num_classes, data, keys[np.asarray(idx)], group_plans
         )
+        for j, e in enumerate(idx):
+            weights[e], plans[e] = w[j], group_plans[j]
+    weights = jnp.stack(weights)
     finite = np.asarray(jnp.all(jnp.isfinite(weights), axis=(-2, -1)))
     if not finite.all():
         e = int(np.argwhere(~finite)[0, 0])
@@ -294,4 +287,60 @@ def privacy_utility(
         accuracy=acc,
         privacy=tuple(spent(p[0], delta, accountant) for p in plans),
         config=hp,
+        resolved=tuple(resolved),
     )
+
+
+def resolve_hyperparameters(method, hp, n, epsilon, delta):
+    """``hp`` with the method's rules applied at this epsilon (step counts given as None).
+
+    Args:
+        method: a key of :data:`DEFAULTS`.
+        hp: its hyperparameters (None where a rule applies).
+        n: the number of training rows (public).
+        epsilon, delta: the privacy target.
+
+    Returns:
+        A new dict with every rule resolved.
+    """
+    if method == "fc" and hp["steps"] is None:
+        return {**hp, "steps": fc.default_steps(n, epsilon, delta)}
+    if method == "dp_gd" and hp["steps"] is None:
+        return {**hp, "steps": dpsgd.default_gd_steps(n, epsilon, delta)}
+    return dict(hp)
+
+
+def _group_weights(method, hp, n, d, num_classes, data, keys, plans):
+    """Weights (E, S, d, K) of the epsilons of one group (same resolved hyperparameters)."""
+    num_seeds = keys.shape[1]
+    per_eps = [jnp.asarray([p[1][i] for p in plans], jnp.float32) for i in range(len(plans[0][1]))]
+    if method in _BATCHED:
+        hp_items = tuple(sorted(hp.items()))
+        return _grid_weights(data, keys, tuple(per_eps), method=method, hp_items=hp_items, n=n)
+    elif method == "newton":
+        # one program, batched over the points but for the Hessians (newton_grid_weights)
+        hess_std, grad_std, ridge = (jnp.repeat(a, num_seeds) for a in per_eps)
+        return newton_grid_weights(
+            keys.reshape(-1),
+            *data,
+            hess_std,
+            grad_std,
+            hp["grad_clip"],
+            ridge,
+            hp["learning_rate"],
+            steps=hp["steps"],
+        ).reshape(*keys.shape, d, num_classes)
+    else:
+        # DP-SGD's Poisson batches do not batch well: each point runs the jit-compiled core,
+        # compiled once and reused.
+        return jnp.stack(
+            [
+                jnp.stack(
+                    [
+                        _point_weights(method, hp, n, data, keys[e, s], *(a[e] for a in per_eps))
+                        for s in range(num_seeds)
+                    ]
+                )
+                for e in range(keys.shape[0])
+            ]
+        )

@@ -1,0 +1,64 @@
+"""One description per method: the dp_* signatures, the sweep and the CLI use the same
+defaults, read from each solver module's DEFAULTS."""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import jax
+import numpy as np
+import pytest
+from _solver_cases import K, standard_data
+
+from dptl.solvers import dp_fc, dp_least_squares, dp_newton, dp_sgd, dpsgd, fc, least_squares
+from dptl.solvers import newton as newton_module
+from dptl.solvers.sweep import DEFAULTS, privacy_utility
+
+SIGNATURES = {
+    "least_squares": (dp_least_squares, least_squares.DEFAULTS),
+    "dp_gd": (dp_sgd, dpsgd.DEFAULTS),
+    "newton": (dp_newton, newton_module.DEFAULTS),
+    "fc": (dp_fc, fc.DEFAULTS),
+}
+
+
+@pytest.mark.parametrize("method", sorted(SIGNATURES))
+def test_signature_defaults_are_the_sweep_defaults(method):
+    solver, module_defaults = SIGNATURES[method]
+    params = inspect.signature(solver).parameters
+    assert DEFAULTS[method] == module_defaults
+    for name, value in module_defaults.items():
+        assert params[name].default == value, (method, name)
+
+
+def test_the_subsampled_sweep_is_dp_sgd_with_its_recorded_configuration():
+    assert DEFAULTS["dp_sgd"] == dpsgd.SUBSAMPLED_DEFAULTS
+    params = inspect.signature(dp_sgd).parameters
+    assert set(DEFAULTS["dp_sgd"]) <= set(params)
+
+
+def test_dp_gd_default_steps_rule():
+    low = dpsgd.default_gd_steps(60_000, 0.1, 1e-5)  # n mu = 1,950
+    assert low == dpsgd.GD_STEPS_LOW
+    assert dpsgd.default_gd_steps(60_000, 1.0, 1e-5) == dpsgd.GD_STEPS_HIGH  # n mu = 16,100
+    assert dpsgd.default_gd_steps(60_000, math.inf, 1e-5) == dpsgd.GD_STEPS_HIGH
+    res = dp_sgd(jax.random.key(0), *standard_data(), epsilon=0.1, num_classes=K)
+    assert res.config["steps"] == dpsgd.default_gd_steps(len(standard_data()[1]), 0.1, 1e-5)
+
+
+def test_fc_default_steps_rule():
+    assert fc.default_steps(60_000, 0.1, 1e-5) == fc.PRIVATE_STEPS
+    assert fc.default_steps(60_000, 8.0, 1e-5) == fc.PRIVATE_STEPS
+    assert fc.default_steps(60_000, math.inf, 1e-5) == fc.NONPRIVATE_STEPS
+
+
+@pytest.mark.parametrize("epsilon", [1.0, math.inf])
+def test_dp_fc_at_its_defaults_is_the_sweep_at_its_defaults(epsilon):
+    """Same key, same defaults (rules resolved per epsilon): same accuracy."""
+    x, y = standard_data()
+    key = jax.random.key(3)
+    sweep = privacy_utility("fc", key, x, y, x, y, epsilons=[epsilon], num_seeds=1, num_classes=K)
+    res = dp_fc(jax.random.split(key, (1, 1))[0, 0], x, y, epsilon=epsilon, num_classes=K)
+    assert sweep.resolved[0]["steps"] == res.config["steps"]
+    np.testing.assert_allclose(sweep.accuracy[0, 0], res.accuracy(x, y), atol=1e-6)
