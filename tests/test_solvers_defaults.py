@@ -39,10 +39,10 @@ def test_the_subsampled_sweep_is_dp_sgd_with_its_recorded_configuration():
 
 
 def test_dp_gd_default_steps_rule():
-    low = dpsgd.default_gd_steps(60_000, 0.1, 1e-5)  # n mu = 1,950
-    assert low == dpsgd.GD_STEPS_LOW
-    assert dpsgd.default_gd_steps(60_000, 1.0, 1e-5) == dpsgd.GD_STEPS_HIGH  # n mu = 16,100
-    assert dpsgd.default_gd_steps(60_000, math.inf, 1e-5) == dpsgd.GD_STEPS_HIGH
+    assert dpsgd.default_gd_steps(10_000, 0.1, 1e-5) == 30  # n mu = 325
+    assert dpsgd.default_gd_steps(60_000, 0.1, 1e-5) == 100  # n mu = 1,950
+    assert dpsgd.default_gd_steps(60_000, 1.0, 1e-5) == 300  # n mu = 16,100
+    assert dpsgd.default_gd_steps(60_000, math.inf, 1e-5) == 300
     res = dp_sgd(jax.random.key(0), *standard_data(), epsilon=0.1, num_classes=K)
     assert res.config["steps"] == dpsgd.default_gd_steps(len(standard_data()[1]), 0.1, 1e-5)
 

@@ -26,7 +26,7 @@ from dptl.lessons.data import fingerprint
 from dptl.lessons.explorer import Control, Explorer, fmt_eps
 from dptl.solvers.fc import fc_releases
 from dptl.solvers.least_squares import least_squares_releases
-from dptl.solvers.sweep import DEFAULTS, privacy_utility
+from dptl.solvers.sweep import DEFAULTS, RULES, privacy_utility
 
 __all__ = ["FC_DEFAULTS", "METHOD_LABELS", "final_sweep", "fc_explorer", "noise_cost_table"]
 
@@ -101,6 +101,7 @@ def final_sweep(fs: FeatureSet, *, recompute=False, **overrides) -> FinalSweep:
         "data": fingerprint(sub),
         "fc_runner": "privacy_utility, vmapped grid",
         "defaults": {m: DEFAULTS[m] for m in p["methods"]},
+        "rules": RULES,
     }
     data = cached("fc", spec, lambda: compute_final(sub, p), recompute=recompute)
     return FinalSweep(data, p)

@@ -20,7 +20,7 @@ from dptl.lessons.explorer import Control, Explorer, fmt_eps
 from dptl.lessons.fc import FC_DEFAULTS, METHOD_LABELS, FinalSweep
 from dptl.privacy import normalize_rows, project_psd, symmetric_gaussian_noise
 from dptl.solvers.newton import newton_releases
-from dptl.solvers.sweep import DEFAULTS, privacy_utility
+from dptl.solvers.sweep import DEFAULTS, RULES, privacy_utility
 
 __all__ = ["NEWTON_DEFAULTS", "hessian_spectra", "newton_sweep", "newton_explorer"]
 
@@ -46,7 +46,8 @@ def newton_sweep(fs: FeatureSet, *, recompute=False, **overrides) -> dict:
     p = {**NEWTON_DEFAULTS, **overrides}
     sub = fs.subset(p["num_train"])
     spec = {"lesson": "newton", **p, "data": fingerprint(sub),
-            "defaults": {k: v for k, v in DEFAULTS["newton"].items() if k != "steps"}}
+            "defaults": {k: v for k, v in DEFAULTS["newton"].items() if k != "steps"},
+            "rules": RULES}
     data = cached("newton", spec, lambda: compute_newton(sub, p), recompute=recompute)
     return {"params": p, "accuracy": np.asarray(data["accuracy"], float)}  # (T, E, S)
 

@@ -43,9 +43,10 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 # rate by benchmarks/tune_defaults.py on a public data set (scikit-learn's digits).
 DEFAULTS = {"steps": None, "learning_rate": 4.0, "grad_clip": 1.0, "optimizer": "momentum"}
 # default_gd_steps: few steps while the gradient noise is large against the signal (n mu
-# small), more once it is small; the threshold sits between the n mu of the public tuning
-# targets epsilon = 0.1 and 1 for 60,000 rows (1,950 and 16,100).
-GD_STEPS_LOW, GD_STEPS_HIGH, GD_STEPS_THRESHOLD = 100, 300, 5_600
+# small), more once it is small: (n mu below, steps). The bounds sit at the geometric means
+# of the n mu of the public tuning targets (325, 1,950, 16,100, 100,000), whose best step
+# counts at lr 4 were 30, 100, 300, 300.
+GD_STEPS_BANDS = ((800.0, 30), (5_600.0, 100), (math.inf, 300))
 SUBSAMPLED_DEFAULTS = {
     "steps": 300,
     "batch_size": 3000,
@@ -72,16 +73,15 @@ def make_optimizer(optimizer, learning_rate) -> optax.GradientTransformation:
 
 
 def default_gd_steps(num_examples: int, epsilon: float, delta: float) -> int:
-    """DP-GD's default step count: 100 if n mu < 5,600, else 300 (and 300 without privacy).
+    """DP-GD's default step count: 30 if n mu < 800, 100 if < 5,600, else 300 (and without
+    privacy).
 
     mu is the GDP mu of (epsilon, delta): the signal of the gradient sum grows with n, its
-    noise is fixed by mu, so n mu is the public signal-to-noise scale. On the public tuning
-    set, 100 steps won at the low target and 300 at the two higher ones (lr 4, momentum).
+    noise is fixed by mu, so n mu is the public signal-to-noise scale (:data:`GD_STEPS_BANDS`,
+    from ``benchmarks/tune_defaults.py`` on a public set, lr 4 with momentum).
     """
-    if math.isinf(epsilon):
-        return GD_STEPS_HIGH
-    snr = num_examples * gdp_mu(epsilon, delta)
-    return GD_STEPS_LOW if snr < GD_STEPS_THRESHOLD else GD_STEPS_HIGH
+    snr = math.inf if math.isinf(epsilon) else num_examples * gdp_mu(epsilon, delta)
+    return next(steps for bound, steps in GD_STEPS_BANDS if snr < bound or math.isinf(bound))
 
 
 def dpsgd_release(
@@ -222,7 +222,7 @@ def dp_sgd(
     ``grad_clip``, each over a Poisson sample with rate batch_size / n. The last layer starts
     at zero (``init_scale`` > 0 draws N(0, init_scale^2) weights instead, for the lesson on
     zero init). ``optimizer`` is "sgd", "momentum", "adam" or any Optax transformation.
-    ``steps=None``: full batch, :func:`default_gd_steps` (100 or 300 by n mu); subsampled,
+    ``steps=None``: full batch, :func:`default_gd_steps` (30, 100 or 300 by n mu); subsampled,
     the recorded configuration's 300 (``SUBSAMPLED_DEFAULTS``).
     """
     xp, y1h, num_classes = prepare_inputs(x, y, num_classes, feature_norm, preprocess)

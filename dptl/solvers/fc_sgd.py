@@ -58,15 +58,19 @@ GRAD_NAME = "clipped gradient sum"
 _ACCOUNTANTS = ("pld", "rdp")
 
 
-def fc_sgd_event(cov_noise_multiplier: float, noise_multiplier: float, sampling_rate: float,
-                 steps: int) -> dpa.DpEvent:
+def fc_sgd_event(
+    cov_noise_multiplier: float, noise_multiplier: float, sampling_rate: float, steps: int
+) -> dpa.DpEvent:
     """The releases of DP-FC-SGD as one DpEvent (noise multipliers = std / sensitivity)."""
-    return dpa.ComposedDpEvent([
-        dpa.GaussianDpEvent(cov_noise_multiplier),
-        dpa.SelfComposedDpEvent(
-            dpa.PoissonSampledDpEvent(sampling_rate, dpa.GaussianDpEvent(noise_multiplier)), steps
-        ),
-    ])
+    return dpa.ComposedDpEvent(
+        [
+            dpa.GaussianDpEvent(cov_noise_multiplier),
+            dpa.SelfComposedDpEvent(
+                dpa.PoissonSampledDpEvent(sampling_rate, dpa.GaussianDpEvent(noise_multiplier)),
+                steps,
+            ),
+        ]
+    )
 
 
 def _calibrate_sigma(epsilon, delta, cov_nm, q, steps, accountant, share):
@@ -91,8 +95,18 @@ def _calibrate_sigma(epsilon, delta, cov_nm, q, steps, accountant, share):
 
 
 @functools.lru_cache(maxsize=256)
-def fc_sgd_releases(epsilon, delta, *, num_examples, steps, batch_size=None, feature_norm=1.0,
-                    grad_clip=1.0, cov_share=0.5, accountant="pld"):
+def fc_sgd_releases(
+    epsilon,
+    delta,
+    *,
+    num_examples,
+    steps,
+    batch_size=None,
+    feature_norm=1.0,
+    grad_clip=1.0,
+    cov_share=0.5,
+    accountant="pld",
+):
     """(covariance release, gradient release), calibrated to (epsilon, delta) together.
 
     The covariance X^T X (sensitivity C^2) gets the noise of DP-FC at ``cov_share``; the
@@ -120,8 +134,14 @@ def fc_sgd_releases(epsilon, delta, *, num_examples, steps, batch_size=None, fea
             )
         q = batch_size / num_examples
     if q == 1.0:
-        return fc_releases(epsilon, delta, steps=steps, feature_norm=feature_norm,
-                           grad_clip=grad_clip, cov_share=share)
+        return fc_releases(
+            epsilon,
+            delta,
+            steps=steps,
+            feature_norm=feature_norm,
+            grad_clip=grad_clip,
+            cov_share=share,
+        )
     if math.isinf(epsilon):
         sigma, cov_std = 0.0, 0.0
     else:
@@ -131,8 +151,13 @@ def fc_sgd_releases(epsilon, delta, *, num_examples, steps, batch_size=None, fea
         sigma = _calibrate_sigma(epsilon, delta, cov_nm, q, steps, accountant, share)
     return (
         GaussianRelease(name=COV_NAME, sensitivity=feature_norm**2, noise_std=cov_std),
-        GaussianRelease(name=GRAD_NAME, sensitivity=grad_clip, noise_std=sigma * grad_clip,
-                        count=steps, sampling_rate=q),
+        GaussianRelease(
+            name=GRAD_NAME,
+            sensitivity=grad_clip,
+            noise_std=sigma * grad_clip,
+            count=steps,
+            sampling_rate=q,
+        ),
     )
 
 
@@ -143,14 +168,31 @@ def poisson_noisy_gradient(key, w, x, y1h, grad_clip, grad_std, sampling_rate, p
     (add/remove one). The exact batch size is not released: it is not an accounted release.
     """
     k_sample, k_noise = jax.random.split(key)
-    total, _ = poisson_gradient_sum(k_sample, w, x, y1h, grad_clip, sampling_rate,
-                                    physical_batch_size, "ova")
+    total, _ = poisson_gradient_sum(
+        k_sample, w, x, y1h, grad_clip, sampling_rate, physical_batch_size, "ova"
+    )
     return (total + gaussian_noise(k_noise, w.shape, grad_std, dtype=w.dtype)) / sampling_rate
 
 
-@functools.partial(jax.jit, static_argnames=("steps", "sampling_rate", "physical_batch_size", "tail_average"))
-def fc_sgd_weights(key, x, y1h, xc, cov_std, grad_std, grad_clip, ridge, learning_rate, *,
-                   steps, sampling_rate, physical_batch_size, tail_average=True):
+@functools.partial(
+    jax.jit, static_argnames=("steps", "sampling_rate", "physical_batch_size", "tail_average")
+)
+def fc_sgd_weights(
+    key,
+    x,
+    y1h,
+    xc,
+    cov_std,
+    grad_std,
+    grad_clip,
+    ridge,
+    learning_rate,
+    *,
+    steps,
+    sampling_rate,
+    physical_batch_size,
+    tail_average=True,
+):
     """Pure core (q < 1): one noisy covariance, then ``steps`` subsampled preconditioned steps.
 
     ``x, y1h`` are the flat preprocessed rows (for Poisson sampling), ``xc`` the same rows
@@ -158,22 +200,28 @@ def fc_sgd_weights(key, x, y1h, xc, cov_std, grad_std, grad_clip, ridge, learnin
     """
     d, num_classes = x.shape[1], y1h.shape[1]
     k_cov, k_steps = jax.random.split(key)
-    precond_inverse = noisy_preconditioner_inverse(k_cov, xc, cov_std, ridge,
-                                                   CURVATURE_BOUND["ova"])
+    precond_inverse = noisy_preconditioner_inverse(
+        k_cov, xc, cov_std, ridge, CURVATURE_BOUND["ova"]
+    )
 
     start = steps // 2 if tail_average else steps - 1  # iterates averaged from here on
 
     def step(carry, step_key):
         w, avg, t = carry
-        grad = poisson_noisy_gradient(step_key, w, x, y1h, grad_clip, grad_std, sampling_rate,
-                                      physical_batch_size) + ridge * w
+        grad = (
+            poisson_noisy_gradient(
+                step_key, w, x, y1h, grad_clip, grad_std, sampling_rate, physical_batch_size
+            )
+            + ridge * w
+        )
         w = w - learning_rate * (precond_inverse @ grad)
         avg = jnp.where(t >= start, avg + (w - avg) / jnp.maximum(t - start + 1, 1), avg)
         return (w, avg, t + 1), {"noisy_grad_norm": jnp.linalg.norm(grad)}
 
     w0 = jnp.zeros((d, num_classes), x.dtype)
-    (_, avg, _), history = jax.lax.scan(step, (w0, w0, jnp.int32(0)),
-                                        jax.random.split(k_steps, steps))
+    (_, avg, _), history = jax.lax.scan(
+        step, (w0, w0, jnp.int32(0)), jax.random.split(k_steps, steps)
+    )
     return avg, history
 
 
@@ -219,9 +267,15 @@ def dp_fc_sgd(
     physical = _validate.check_positive_int("physical_batch_size", physical_batch_size)
     tail_average = _validate.check_bool("tail_average", tail_average)
     cov, grad = fc_sgd_releases(
-        _validate.check_epsilon(epsilon), _validate.check_delta(delta), num_examples=n,
-        steps=steps, batch_size=batch_size, feature_norm=feature_norm, grad_clip=grad_clip,
-        cov_share=cov_share, accountant=accountant,
+        _validate.check_epsilon(epsilon),
+        _validate.check_delta(delta),
+        num_examples=n,
+        steps=steps,
+        batch_size=batch_size,
+        feature_norm=feature_norm,
+        grad_clip=grad_clip,
+        cov_share=cov_share,
+        accountant=accountant,
     )
     ridge = (
         default_ridge(n, d, cov.noise_std, feature_norm)
@@ -231,12 +285,32 @@ def dp_fc_sgd(
     q = grad.sampling_rate
     xc, yc = statistics.shard_rows(xp, y1h)
     if q == 1.0:
-        w, history = fc_weights(key, xc, yc, cov.noise_std, grad.noise_std, grad_clip, ridge,
-                                learning_rate, steps=steps, loss="ova")
+        w, history = fc_weights(
+            key,
+            xc,
+            yc,
+            cov.noise_std,
+            grad.noise_std,
+            grad_clip,
+            ridge,
+            learning_rate,
+            steps=steps,
+            loss="ova",
+        )
     else:
         w, history = fc_sgd_weights(
-            key, xp, y1h, xc, cov.noise_std, grad.noise_std, grad_clip, ridge, learning_rate,
-            steps=steps, sampling_rate=q, physical_batch_size=physical_chunk(q, n, physical),
+            key,
+            xp,
+            y1h,
+            xc,
+            cov.noise_std,
+            grad.noise_std,
+            grad_clip,
+            ridge,
+            learning_rate,
+            steps=steps,
+            sampling_rate=q,
+            physical_batch_size=physical_chunk(q, n, physical),
             tail_average=tail_average,
         )
     return LastLayerResult(

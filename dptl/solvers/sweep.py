@@ -28,7 +28,14 @@ from dptl.solvers.inputs import default_ridge, prepare_inputs, preprocess_featur
 from dptl.solvers.least_squares import least_squares_releases, least_squares_weights
 from dptl.solvers.newton import newton_grid_weights, newton_releases
 
-__all__ = ["DEFAULTS", "METHODS", "SweepResult", "privacy_utility", "resolve_hyperparameters"]
+__all__ = [
+    "DEFAULTS",
+    "METHODS",
+    "RULES",
+    "SweepResult",
+    "privacy_utility",
+    "resolve_hyperparameters",
+]
 
 # Methods whose grid runs as one vmapped program (checked equal to the point-by-point
 # solvers in tests/test_solvers_sweep.py).
@@ -45,6 +52,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "fc": dict(fc.DEFAULTS),
 }
 METHODS = tuple(DEFAULTS)
+# The constants of the defaults' rules (step counts, ridges): cached results record them, so
+# that a changed rule makes a cache stale.
+RULES: dict[str, Any] = {
+    "dp_gd_steps_bands": [list(b) for b in dpsgd.GD_STEPS_BANDS],
+    "fc_steps_private_nonprivate": [fc.PRIVATE_STEPS, fc.NONPRIVATE_STEPS],
+    "fc_ridge_noise_multiple": fc.RIDGE_NOISE_MULTIPLE,
+    "newton_ridge_noise_multiple": newton.RIDGE_NOISE_MULTIPLE,
+}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -102,7 +117,7 @@ def _plan(method, epsilon, delta, n, d, num_classes, feature_norm, hp):
             grad_clip=hp["grad_clip"],
             hessian_share=hp["hessian_share"],
         )
-        ridge_multiple = 1.0
+        ridge_multiple = newton.RIDGE_NOISE_MULTIPLE
     else:
         rel = fc.fc_releases(
             epsilon,
