@@ -57,9 +57,14 @@ FIGS = DOCS / "figures"
 DELTA = 1e-5
 SEEDS = 3
 INF = math.inf
-LABELS = {"least_squares": "DP least squares", "dp_gd": "DP-GD (full batch)",
-          "dp_sgd": "DP-SGD (Poisson)", "newton": "DP-Newton", "fc": "DP-FC",
-          "fc_sgd": "DP-FC-SGD (dptl)"}
+LABELS = {
+    "least_squares": "DP least squares",
+    "dp_gd": "DP-GD (full batch)",
+    "dp_sgd": "DP-SGD (Poisson)",
+    "newton": "DP-Newton",
+    "fc": "DP-FC",
+    "fc_sgd": "DP-FC-SGD (dptl)",
+}
 
 
 def _eps(e) -> str:
@@ -110,9 +115,19 @@ def _lesson_cache(fn, *args, **kw):
 def _fc_runs(key, fs, epsilons, num_seeds=SEEDS, **hp):
     """DP-FC test accuracy (E, S): the batched sweep, whose point (e, s) is ``dp_fc`` with
     key ``jax.random.split(key, (E, S))[e, s]`` (tests/test_solvers_sweep.py)."""
-    return privacy_utility("fc", key, fs.x_train, fs.y_train, fs.x_test, fs.y_test,
-                           epsilons=epsilons, num_seeds=num_seeds, delta=DELTA,
-                           num_classes=fs.num_classes, **hp).accuracy
+    return privacy_utility(
+        "fc",
+        key,
+        fs.x_train,
+        fs.y_train,
+        fs.x_test,
+        fs.y_test,
+        epsilons=epsilons,
+        num_seeds=num_seeds,
+        delta=DELTA,
+        num_classes=fs.num_classes,
+        **hp,
+    ).accuracy
 
 
 # --------------------------------------------------------------------------------- claims
@@ -130,10 +145,22 @@ def claim_a(ctx):
         for e in eps:  # the default step count is a rule in n and epsilon
             hp = resolve_hyperparameters("dp_gd", DEFAULTS["dp_gd"], n, e, DELTA)
             sig = noise_multipliers([e], DELTA, n, None, hp["steps"])
-            rows.append(dpsgd_accuracy(
-                key, fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes,
-                noise_multipliers=sig, num_seeds=SEEDS, batch_size=None, steps=hp["steps"],
-                learning_rate=hp["learning_rate"], optimizer=hp["optimizer"])[0])
+            rows.append(
+                dpsgd_accuracy(
+                    key,
+                    fs.x_train,
+                    fs.y_train,
+                    fs.x_test,
+                    fs.y_test,
+                    num_classes=fs.num_classes,
+                    noise_multipliers=sig,
+                    num_seeds=SEEDS,
+                    batch_size=None,
+                    steps=hp["steps"],
+                    learning_rate=hp["learning_rate"],
+                    optimizer=hp["optimizer"],
+                )[0]
+            )
         out["dp_gd"][name] = np.stack(rows)
         out["fc"][name] = _fc_runs(key, fs, eps)
     names = list(sets)
@@ -145,10 +172,20 @@ def claim_a(ctx):
         for k in order:
             acc = out[m][k]
             gaps = [nonpriv[k] - acc[i].mean() for i in range(len(eps) - 1)]
-            rows.append([LABELS[m], FEATURE_LABELS[k], f"{nonpriv[k]:.3f}"]
-                        + [f"{acc[i].mean():.3f} ({g:+.3f})" for i, g in enumerate(gaps)])
-            fig.add_scatter(x=eps[:-1], y=gaps, mode="lines+markers", name=f"{FEATURE_LABELS[k]}",
-                            legendgroup=k, showlegend=col == 1, row=1, col=col)
+            rows.append(
+                [LABELS[m], FEATURE_LABELS[k], f"{nonpriv[k]:.3f}"]
+                + [f"{acc[i].mean():.3f} ({g:+.3f})" for i, g in enumerate(gaps)]
+            )
+            fig.add_scatter(
+                x=eps[:-1],
+                y=gaps,
+                mode="lines+markers",
+                name=f"{FEATURE_LABELS[k]}",
+                legendgroup=k,
+                showlegend=col == 1,
+                row=1,
+                col=col,
+            )
         for i, e in enumerate(eps[:-1]):
             gaps = [nonpriv[k] - out[m][k][i].mean() for k in order]
             verdict_bits.append((m, e, gaps, order))
@@ -165,13 +202,20 @@ def claim_a(ctx):
     total = len(verdict_bits)
     order = sorted(names, key=lambda k: out["dp_gd"][k][-1].mean())
     i1 = eps.index(1.0)
-    number = ("gap at ε=1, worst→best features: DP-GD " + ", ".join(
-        f"{out['dp_gd'][k][-1].mean() - out['dp_gd'][k][i1].mean():.3f}" for k in order)
-        + "; DP-FC " + ", ".join(
-        f"{out['fc'][k][-1].mean() - out['fc'][k][i1].mean():.3f}" for k in order)
-        + f"; mean Spearman(quality, gap) {np.mean(rhos):+.2f}")
-    verdict = ("holds" if np.mean(rhos) <= -0.8 else "partly holds" if np.mean(rhos) < -0.2
-               else "does not hold")
+    number = (
+        "gap at ε=1, worst→best features: DP-GD "
+        + ", ".join(f"{out['dp_gd'][k][-1].mean() - out['dp_gd'][k][i1].mean():.3f}" for k in order)
+        + "; DP-FC "
+        + ", ".join(f"{out['fc'][k][-1].mean() - out['fc'][k][i1].mean():.3f}" for k in order)
+        + f"; mean Spearman(quality, gap) {np.mean(rhos):+.2f}"
+    )
+    verdict = (
+        "holds"
+        if np.mean(rhos) <= -0.8
+        else "partly holds"
+        if np.mean(rhos) < -0.2
+        else "does not hold"
+    )
     body = (
         "Four feature sets of the same 10,000 training / 10,000 test images "
         "(`dptl.data.load_comparison`), ordered by the method's own non-private accuracy "
@@ -184,8 +228,14 @@ def claim_a(ctx):
         + f" (mean {np.mean(rhos):+.2f}); the best features have the smallest gap in "
         f"{best_smallest}/{total} cells."
     )
-    return dict(title="Better pretraining shrinks the private/non-private gap", number=number,
-                verdict=verdict, body=body, figure=_save(fig, "a_pretraining"), data=out)
+    return dict(
+        title="Better pretraining shrinks the private/non-private gap",
+        number=number,
+        verdict=verdict,
+        body=body,
+        figure=_save(fig, "a_pretraining"),
+        data=out,
+    )
 
 
 def claim_b(ctx):
@@ -197,29 +247,54 @@ def claim_b(ctx):
     n = fs.num_train
     sig = noise_multipliers(eps, DELTA, n, hp["batch_size"], hp["steps"])
     key = jax.random.key(1)
-    acc = {s: dpsgd_accuracy(key, fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes,
-                             noise_multipliers=sig, num_seeds=SEEDS,
-                             batch_size=hp["batch_size"], steps=hp["steps"],
-                             learning_rate=hp["learning_rate"], optimizer=hp["optimizer"],
-                             init_scale=s) for s in scales}
-    rows = [[("zero" if s == 0 else f"N(0, {s:g}²)")] + [_pm(acc[s][i]) for i in range(len(eps))]
-            for s in scales]
+    acc = {
+        s: dpsgd_accuracy(
+            key,
+            fs.x_train,
+            fs.y_train,
+            fs.x_test,
+            fs.y_test,
+            num_classes=fs.num_classes,
+            noise_multipliers=sig,
+            num_seeds=SEEDS,
+            batch_size=hp["batch_size"],
+            steps=hp["steps"],
+            learning_rate=hp["learning_rate"],
+            optimizer=hp["optimizer"],
+            init_scale=s,
+        )
+        for s in scales
+    }
+    rows = [
+        [("zero" if s == 0 else f"N(0, {s:g}²)")] + [_pm(acc[s][i]) for i in range(len(eps))]
+        for s in scales
+    ]
     fig = go.Figure()
     for s in scales:
-        fig.add_scatter(x=[_eps(e) for e in eps], y=acc[s].mean(-1), mode="lines+markers",
-                        error_y=dict(type="data", array=acc[s].std(-1)),
-                        name="zero init" if s == 0 else f"N(0, {s:g}²) init")
-    fig.update_layout(title=f"(b) DP-SGD (B={hp['batch_size']}, {hp['steps']} steps), "
-                      "zero vs random init", xaxis_title="ε", yaxis_title="test accuracy",
-                      height=400)
+        fig.add_scatter(
+            x=[_eps(e) for e in eps],
+            y=acc[s].mean(-1),
+            mode="lines+markers",
+            error_y=dict(type="data", array=acc[s].std(-1)),
+            name="zero init" if s == 0 else f"N(0, {s:g}²) init",
+        )
+    fig.update_layout(
+        title=f"(b) DP-SGD (B={hp['batch_size']}, {hp['steps']} steps), zero vs random init",
+        xaxis_title="ε",
+        yaxis_title="test accuracy",
+        height=400,
+    )
     fin = [i for i, e in enumerate(eps) if math.isfinite(e)]
     diffs = {s: [float(acc[0.0][i].mean() - acc[s][i].mean()) for i in fin] for s in scales[1:]}
     total = sum(len(v) for v in diffs.values())
     never_worse = sum(d >= -0.003 for v in diffs.values() for d in v)
     big = diffs[1.0]
-    number = ("zero − N(0,1²) init: " + ", ".join(f"ε={_eps(eps[i])} {d:+.3f}"
-                                                  for i, d in zip(fin, big, strict=True))
-              + "; zero − N(0,0.1²): " + ", ".join(f"{d:+.3f}" for d in diffs[0.1]))
+    number = (
+        "zero − N(0,1²) init: "
+        + ", ".join(f"ε={_eps(eps[i])} {d:+.3f}" for i, d in zip(fin, big, strict=True))
+        + "; zero − N(0,0.1²): "
+        + ", ".join(f"{d:+.3f}" for d in diffs[0.1])
+    )
     if never_worse == total and all(d > 0.003 for d in big):
         verdict = "holds"
         if max(abs(d) for d in diffs[0.1]) <= 0.003:
@@ -229,15 +304,22 @@ def claim_b(ctx):
     else:
         verdict = "does not hold"
     wins = never_worse
-    body = (f"Shipped 112-px features, all {n} training rows, DP-SGD with the fixed defaults "
-            f"(Poisson sampling, B = {hp['batch_size']}, {hp['steps']} steps, {hp['optimizer']},"
-            f" lr {hp['learning_rate']}, PLD accounting). Mean ± std over 3 seeds.\n\n"
-            + _table(["init"] + [f"ε = {_eps(e)}" for e in eps], rows)
-            + f"\n\nZero init is not worse (by more than 0.003) in {wins}/{total} "
-            "(random init, finite ε) cells.")
-    return dict(title="Zero init of the last layer beats random init under DP-SGD",
-                number=number, verdict=verdict, body=body, figure=_save(fig, "b_init"),
-                data={"epsilons": eps, "scales": scales, "accuracy": acc})
+    body = (
+        f"Shipped 112-px features, all {n} training rows, DP-SGD with the fixed defaults "
+        f"(Poisson sampling, B = {hp['batch_size']}, {hp['steps']} steps, {hp['optimizer']},"
+        f" lr {hp['learning_rate']}, PLD accounting). Mean ± std over 3 seeds.\n\n"
+        + _table(["init"] + [f"ε = {_eps(e)}" for e in eps], rows)
+        + f"\n\nZero init is not worse (by more than 0.003) in {wins}/{total} "
+        "(random init, finite ε) cells."
+    )
+    return dict(
+        title="Zero init of the last layer beats random init under DP-SGD",
+        number=number,
+        verdict=verdict,
+        body=body,
+        figure=_save(fig, "b_init"),
+        data={"epsilons": eps, "scales": scales, "accuracy": acc},
+    )
 
 
 def claim_c(ctx):
@@ -256,10 +338,22 @@ def claim_c(ctx):
         res["steps_fixed_epochs"].append(t_ep)
         for mode, t in (("fixed_epochs", t_ep), ("fixed_steps", fixed_steps)):
             sig = noise_multipliers(eps, DELTA, n, b, t)
-            res[mode].append(dpsgd_accuracy(
-                key, fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes, noise_multipliers=sig,
-                num_seeds=SEEDS, batch_size=None if b >= n else b, steps=t,
-                learning_rate=4.0, optimizer="sgd"))
+            res[mode].append(
+                dpsgd_accuracy(
+                    key,
+                    fs.x_train,
+                    fs.y_train,
+                    fs.x_test,
+                    fs.y_test,
+                    num_classes=fs.num_classes,
+                    noise_multipliers=sig,
+                    num_seeds=SEEDS,
+                    batch_size=None if b >= n else b,
+                    steps=t,
+                    learning_rate=4.0,
+                    optimizer="sgd",
+                )
+            )
     fe, fst = np.asarray(res["fixed_epochs"]), np.asarray(res["fixed_steps"])  # (B, E, S)
     rows = []
     for j, e in enumerate(eps):
@@ -267,32 +361,62 @@ def claim_c(ctx):
             rows.append([_eps(e), b, res["steps_fixed_epochs"][i], _pm(fe[i, j]), _pm(fst[i, j])])
     fig = make_subplots(rows=1, cols=len(eps), subplot_titles=[f"ε = {_eps(e)}" for e in eps])
     for j, _e in enumerate(eps):
-        fig.add_scatter(x=batches, y=fe[:, j].mean(-1), mode="lines+markers",
-                        name=f"{epochs} epochs", showlegend=j == 0, line=dict(color="#1f77b4"),
-                        row=1, col=j + 1)
-        fig.add_scatter(x=batches, y=fst[:, j].mean(-1), mode="lines+markers",
-                        name=f"{fixed_steps} steps", showlegend=j == 0,
-                        line=dict(color="#d62728"), row=1, col=j + 1)
+        fig.add_scatter(
+            x=batches,
+            y=fe[:, j].mean(-1),
+            mode="lines+markers",
+            name=f"{epochs} epochs",
+            showlegend=j == 0,
+            line=dict(color="#1f77b4"),
+            row=1,
+            col=j + 1,
+        )
+        fig.add_scatter(
+            x=batches,
+            y=fst[:, j].mean(-1),
+            mode="lines+markers",
+            name=f"{fixed_steps} steps",
+            showlegend=j == 0,
+            line=dict(color="#d62728"),
+            row=1,
+            col=j + 1,
+        )
     fig.update_xaxes(type="log", title_text="batch size B")
     fig.update_yaxes(title_text="test accuracy", row=1, col=1)
     fig.update_layout(title="(c) DP-SGD: batch size at fixed steps vs fixed epochs", height=400)
     steps_mono = all(np.all(np.diff(fst[:, j].mean(-1)) >= -0.005) for j in range(len(eps)))
     best_ep = [batches[int(np.argmax(fe[:, j].mean(-1)))] for j in range(len(eps))]
-    number = (f"fixed {fixed_steps} steps, B={batches[0]}→{n}: " + ", ".join(
-        f"ε={_eps(e)} {fst[0, j].mean():.3f}→{fst[-1, j].mean():.3f}" for j, e in enumerate(eps))
-        + f"; fixed {epochs} epochs: best B = " + ", ".join(
-        f"{b} (ε={_eps(e)})" for b, e in zip(best_ep, eps, strict=True)))
-    verdict = ("holds at fixed steps" if steps_mono else "partly holds at fixed steps")
-    verdict += ("; at fixed epochs large batches also win" if all(b >= 2000 for b in best_ep)
-                else "; at fixed epochs smaller batches (more steps) do as well or better")
-    body = (f"112-px features, the 10,000-image comparison subset (`load_comparison`), "
-            f"DP-SGD (Poisson, SGD lr 4, PLD; full batch = DP-GD, exact GDP). Fixed epochs: "
-            f"steps = {epochs} n / B. Mean ± std over 3 seeds.\n\n"
-            + _table(["ε", "B", f"steps at {epochs} epochs", f"{epochs} epochs",
-                      f"{fixed_steps} steps"], rows))
-    return dict(title="Large batches: fixed steps vs fixed epochs", number=number,
-                verdict=verdict, body=body, figure=_save(fig, "c_batch"),
-                data={"batches": batches, "epsilons": eps, **res})
+    number = (
+        f"fixed {fixed_steps} steps, B={batches[0]}→{n}: "
+        + ", ".join(
+            f"ε={_eps(e)} {fst[0, j].mean():.3f}→{fst[-1, j].mean():.3f}" for j, e in enumerate(eps)
+        )
+        + f"; fixed {epochs} epochs: best B = "
+        + ", ".join(f"{b} (ε={_eps(e)})" for b, e in zip(best_ep, eps, strict=True))
+    )
+    verdict = "holds at fixed steps" if steps_mono else "partly holds at fixed steps"
+    verdict += (
+        "; at fixed epochs large batches also win"
+        if all(b >= 2000 for b in best_ep)
+        else "; at fixed epochs smaller batches (more steps) do as well or better"
+    )
+    body = (
+        f"112-px features, the 10,000-image comparison subset (`load_comparison`), "
+        f"DP-SGD (Poisson, SGD lr 4, PLD; full batch = DP-GD, exact GDP). Fixed epochs: "
+        f"steps = {epochs} n / B. Mean ± std over 3 seeds.\n\n"
+        + _table(
+            ["ε", "B", f"steps at {epochs} epochs", f"{epochs} epochs", f"{fixed_steps} steps"],
+            rows,
+        )
+    )
+    return dict(
+        title="Large batches: fixed steps vs fixed epochs",
+        number=number,
+        verdict=verdict,
+        body=body,
+        figure=_save(fig, "c_batch"),
+        data={"batches": batches, "epsilons": eps, **res},
+    )
 
 
 def claim_d(ctx):
@@ -314,17 +438,31 @@ def claim_d(ctx):
             adv = ls.mean(-1) - lg.mean(-1)
             rows.append([setting, n_pc, t] + [f"{a:+.3f}" for a in adv])
             for i, e in enumerate(eps):
-                cells.append(dict(setting=setting, n_pc=int(n_pc), steps=t, eps=e,
-                                  adv=float(adv[i])))
+                cells.append(
+                    dict(setting=setting, n_pc=int(n_pc), steps=t, eps=e, adv=float(adv[i]))
+                )
     fig = make_subplots(rows=1, cols=2, subplot_titles=["DP-GD 10 steps", "DP-GD 100 steps"])
     for col, t in enumerate(p["logistic_steps"], 1):
         for cfg in table:
             setting, n_pc = cfg.split("|")
-            adv = [c["adv"] for c in cells if c["setting"] == setting
-                   and c["n_pc"] == int(n_pc) and c["steps"] == t and math.isfinite(c["eps"])]
-            fig.add_scatter(x=eps[:-1], y=adv, mode="lines+markers",
-                            name=f"{setting}, {n_pc}/class", legendgroup=cfg,
-                            showlegend=col == 1, row=1, col=col)
+            adv = [
+                c["adv"]
+                for c in cells
+                if c["setting"] == setting
+                and c["n_pc"] == int(n_pc)
+                and c["steps"] == t
+                and math.isfinite(c["eps"])
+            ]
+            fig.add_scatter(
+                x=eps[:-1],
+                y=adv,
+                mode="lines+markers",
+                name=f"{setting}, {n_pc}/class",
+                legendgroup=cfg,
+                showlegend=col == 1,
+                row=1,
+                col=col,
+            )
     fig.add_hline(y=0, line_color="gray")
     fig.update_xaxes(type="log", title_text="ε")
     fig.update_yaxes(title_text="least squares − logistic accuracy (> 0: LS wins)", row=1, col=1)
@@ -337,15 +475,28 @@ def claim_d(ctx):
     small = share(lambda c: c["eps"] <= 0.5)
     large = share(lambda c: c["eps"] == 8.0)
     nonpriv = share(lambda c: math.isinf(c["eps"]))
-    by_t = {t: share(lambda c, t=t: c["steps"] == t and c["eps"] <= 0.5) for t in p["logistic_steps"]}
-    by_k = {k: share(lambda c, k=k: c["setting"].endswith(f"{k} classes") and c["eps"] <= 0.5)
-            for k in (10, 100)}
-    by_n = {m: share(lambda c, m=m: c["n_pc"] == m and c["eps"] <= 0.5)
-            for m in sorted({c["n_pc"] for c in cells})}
-    number = (f"LS wins in {small[0]}/{small[1]} cells at ε ≤ 0.5, {large[0]}/{large[1]} at ε = 8, "
-              f"{nonpriv[0]}/{nonpriv[1]} without privacy")
-    verdict = ("holds at small ε" if small[0] >= 0.75 * small[1] else
-               "partly holds" if small[0] >= 0.4 * small[1] else "does not hold")
+    by_t = {
+        t: share(lambda c, t=t: c["steps"] == t and c["eps"] <= 0.5) for t in p["logistic_steps"]
+    }
+    by_k = {
+        k: share(lambda c, k=k: c["setting"].endswith(f"{k} classes") and c["eps"] <= 0.5)
+        for k in (10, 100)
+    }
+    by_n = {
+        m: share(lambda c, m=m: c["n_pc"] == m and c["eps"] <= 0.5)
+        for m in sorted({c["n_pc"] for c in cells})
+    }
+    number = (
+        f"LS wins in {small[0]}/{small[1]} cells at ε ≤ 0.5, {large[0]}/{large[1]} at ε = 8, "
+        f"{nonpriv[0]}/{nonpriv[1]} without privacy"
+    )
+    verdict = (
+        "holds at small ε"
+        if small[0] >= 0.75 * small[1]
+        else "partly holds"
+        if small[0] >= 0.4 * small[1]
+        else "does not hold"
+    )
     fmt = lambda d: ", ".join(f"{k}: {a}/{b}" for k, (a, b) in d.items())  # noqa: E731
     body = (
         "`dptl.lessons.linear_logistic` (DP least squares vs full-batch DP-GD on the softmax "
@@ -357,9 +508,14 @@ def claim_d(ctx):
         + "\n\nWhere least squares wins at ε ≤ 0.5 (wins/cells): by logistic step budget "
         f"{fmt(by_t)}; by number of classes {fmt(by_k)}; by examples per class {fmt(by_n)}."
     )
-    return dict(title="Least squares beats logistic regression under DP", number=number,
-                verdict=verdict, body=body, figure=_save(fig, "d_linear_logistic"),
-                data={"epsilons": eps, "cells": cells})
+    return dict(
+        title="Least squares beats logistic regression under DP",
+        number=number,
+        verdict=verdict,
+        body=body,
+        figure=_save(fig, "d_linear_logistic"),
+        data={"epsilons": eps, "cells": cells},
+    )
 
 
 def _final_and_newton(ctx, recompute):
@@ -389,16 +545,24 @@ def _final_and_newton(ctx, recompute):
                 final["methods"][m] = _fc_runs(key, sub, eps)
                 final["nonprivate"][m] = float(_fc_runs(key, sub, [INF], 1)[0, 0])
                 continue
-            final["methods"][m] = privacy_utility(m, *args, epsilons=eps, num_seeds=SEEDS,
-                                                  delta=DELTA, num_classes=sub.num_classes).accuracy
-            final["nonprivate"][m] = float(privacy_utility(
-                m, *args, epsilons=[INF], num_seeds=1, delta=DELTA, num_classes=sub.num_classes
-            ).accuracy[0, 0])
+            final["methods"][m] = privacy_utility(
+                m, *args, epsilons=eps, num_seeds=SEEDS, delta=DELTA, num_classes=sub.num_classes
+            ).accuracy
+            final["nonprivate"][m] = float(
+                privacy_utility(
+                    m, *args, epsilons=[INF], num_seeds=1, delta=DELTA, num_classes=sub.num_classes
+                ).accuracy[0, 0]
+            )
         newton = np.asarray(compute_newton(sub, NEWTON_DEFAULTS)["accuracy"])
         source = "computed now (as the lessons' `fc` and `newton` sweeps)"
-    ctx.update(final=final, newton=newton, final_source=source,
-               final_eps=FC_DEFAULTS["epsilons"], newton_steps=NEWTON_DEFAULTS["steps"],
-               final_n=FC_DEFAULTS["num_train"])
+    ctx.update(
+        final=final,
+        newton=newton,
+        final_source=source,
+        final_eps=FC_DEFAULTS["epsilons"],
+        newton_steps=NEWTON_DEFAULTS["steps"],
+        final_n=FC_DEFAULTS["num_train"],
+    )
     return final, newton, source
 
 
@@ -410,31 +574,57 @@ def claim_e(ctx):
     first = np.maximum(gd, final["methods"]["dp_sgd"].mean(-1))
     rows = []
     for i, e in enumerate(eps):
-        rows.append([_eps(e), f"{gd[i]:.3f}", f"{final['methods']['dp_sgd'][i].mean():.3f}"]
-                    + [f"{newton[j, i].mean():.3f} ({newton[j, i].mean() - first[i]:+.3f})"
-                       for j in range(len(steps))])
+        rows.append(
+            [_eps(e), f"{gd[i]:.3f}", f"{final['methods']['dp_sgd'][i].mean():.3f}"]
+            + [
+                f"{newton[j, i].mean():.3f} ({newton[j, i].mean() - first[i]:+.3f})"
+                for j in range(len(steps))
+            ]
+        )
     d = DEFAULTS["newton"]["steps"]
     gain = newton[steps.index(d)].mean(-1) - first
     fig = go.Figure()
     for j, t in enumerate(steps):
-        fig.add_scatter(x=eps, y=newton[j].mean(-1) - first, mode="lines+markers",
-                        name=f"DP-Newton {t} step{'s' * (t > 1)}")
+        fig.add_scatter(
+            x=eps,
+            y=newton[j].mean(-1) - first,
+            mode="lines+markers",
+            name=f"DP-Newton {t} step{'s' * (t > 1)}",
+        )
     fig.add_hline(y=0, line_color="gray")
-    fig.update_layout(title="(e) DP-Newton minus the best first-order method (DP-GD / DP-SGD)",
-                      xaxis=dict(type="log", title="ε"), yaxis_title="accuracy gain", height=400)
-    number = (f"DP-Newton ({d} steps) − best of DP-GD/DP-SGD: ε=0.1 {gain[0]:+.3f}, "
-              f"ε=1 {gain[eps.index(1.0)]:+.3f}, ε=8 {gain[-1]:+.3f}")
+    fig.update_layout(
+        title="(e) DP-Newton minus the best first-order method (DP-GD / DP-SGD)",
+        xaxis=dict(type="log", title="ε"),
+        yaxis_title="accuracy gain",
+        height=400,
+    )
+    number = (
+        f"DP-Newton ({d} steps) − best of DP-GD/DP-SGD: ε=0.1 {gain[0]:+.3f}, "
+        f"ε=1 {gain[eps.index(1.0)]:+.3f}, ε=8 {gain[-1]:+.3f}"
+    )
     helps_large = gain[-1] > 0
     fades = gain[0] < gain[-1]
-    verdict = ("holds" if helps_large and fades else
-               "gain fades but Newton never helps here" if fades else "does not hold")
-    body = (f"First {ctx['final_n']} training rows of the 112-px features, all test rows; "
-            f"source: {source}. Cells: mean test accuracy over 3 seeds (DP-Newton: gain over "
-            "the better of DP-GD and DP-SGD).\n\n"
-            + _table(["ε", "DP-GD", "DP-SGD"] + [f"DP-Newton {t} steps" for t in steps], rows))
-    return dict(title="DP-Newton helps, and its gain fades at small ε", number=number,
-                verdict=verdict, body=body, figure=_save(fig, "e_newton"),
-                data={"epsilons": eps, "gain_default_steps": gain})
+    verdict = (
+        "holds"
+        if helps_large and fades
+        else "gain fades but Newton never helps here"
+        if fades
+        else "does not hold"
+    )
+    body = (
+        f"First {ctx['final_n']} training rows of the 112-px features, all test rows; "
+        f"source: {source}. Cells: mean test accuracy over 3 seeds (DP-Newton: gain over "
+        "the better of DP-GD and DP-SGD).\n\n"
+        + _table(["ε", "DP-GD", "DP-SGD"] + [f"DP-Newton {t} steps" for t in steps], rows)
+    )
+    return dict(
+        title="DP-Newton helps, and its gain fades at small ε",
+        number=number,
+        verdict=verdict,
+        body=body,
+        figure=_save(fig, "e_newton"),
+        data={"epsilons": eps, "gain_default_steps": gain},
+    )
 
 
 def claim_f(ctx):
@@ -451,19 +641,36 @@ def claim_f(ctx):
     rows.append(["no privacy"] + [f"{final['nonprivate'][m]:.3f}" for m in methods] + [""])
     fig = go.Figure()
     for m in methods:
-        fig.add_scatter(x=eps, y=methods[m].mean(-1), mode="lines+markers", name=LABELS[m],
-                        error_y=dict(type="data", array=methods[m].std(-1)))
-    fig.update_layout(title=f"(f) every method, first {ctx['final_n']} training rows",
-                      xaxis=dict(type="log", title="ε"), yaxis_title="test accuracy", height=420)
-    number = (f"DP-FC best at {wins}/{len(eps)} ε; margin over the best other method: "
-              + ", ".join(f"ε={_eps(e)} {m:+.3f}" for e, m in zip(eps, margins, strict=True)))
-    verdict = ("holds" if wins == len(eps) else "mostly holds" if wins >= len(eps) - 2
-               else "does not hold")
-    body = (f"Same sweep as (e) ({source}); fixed defaults. Mean ± std over 3 seeds.\n\n"
-            + _table(["ε"] + [LABELS[m] for m in methods] + ["best"], rows))
-    return dict(title="DP-FC beats every other method", number=number, verdict=verdict,
-                body=body, figure=_save(fig, "f_all_methods"),
-                data={"epsilons": eps, "methods": methods, "nonprivate": final["nonprivate"]})
+        fig.add_scatter(
+            x=eps,
+            y=methods[m].mean(-1),
+            mode="lines+markers",
+            name=LABELS[m],
+            error_y=dict(type="data", array=methods[m].std(-1)),
+        )
+    fig.update_layout(
+        title=f"(f) every method, first {ctx['final_n']} training rows",
+        xaxis=dict(type="log", title="ε"),
+        yaxis_title="test accuracy",
+        height=420,
+    )
+    number = f"DP-FC best at {wins}/{len(eps)} ε; margin over the best other method: " + ", ".join(
+        f"ε={_eps(e)} {m:+.3f}" for e, m in zip(eps, margins, strict=True)
+    )
+    verdict = (
+        "holds" if wins == len(eps) else "mostly holds" if wins >= len(eps) - 2 else "does not hold"
+    )
+    body = f"Same sweep as (e) ({source}); fixed defaults. Mean ± std over 3 seeds.\n\n" + _table(
+        ["ε"] + [LABELS[m] for m in methods] + ["best"], rows
+    )
+    return dict(
+        title="DP-FC beats every other method",
+        number=number,
+        verdict=verdict,
+        body=body,
+        figure=_save(fig, "f_all_methods"),
+        data={"epsilons": eps, "methods": methods, "nonprivate": final["nonprivate"]},
+    )
 
 
 def _rdp_accountant_mu(epsilon, delta):
@@ -477,40 +684,90 @@ def claim_g(ctx):
     eps = [0.1, 1.0, 8.0]
     rows, data = [], []
     for e in eps:
-        mu_x, mu_cf, mu_acc = gdp_mu(e, DELTA), rdp_closed_form_mu(e, DELTA), _rdp_accountant_mu(
-            e, DELTA)
+        mu_x, mu_cf, mu_acc = (
+            gdp_mu(e, DELTA),
+            rdp_closed_form_mu(e, DELTA),
+            _rdp_accountant_mu(e, DELTA),
+        )
         more_cf, more_acc = mu_x / mu_cf - 1, mu_x / mu_acc - 1  # noise ∝ 1 / mu
         less = 1 - mu_cf / mu_x
-        data.append(dict(epsilon=e, mu_exact=mu_x, mu_rdp_closed_form=mu_cf,
-                         mu_rdp_accountant=mu_acc, rdp_closed_form_more_noise=more_cf,
-                         rdp_accountant_more_noise=more_acc, exact_less_noise=less))
-        rows.append([_eps(e), f"{mu_x:.4f}", f"{mu_cf:.4f}", f"{mu_acc:.4f}",
-                     f"{100 * more_cf:.1f}%", f"{100 * less:.1f}%", f"{100 * more_acc:.1f}%"])
+        data.append(
+            dict(
+                epsilon=e,
+                mu_exact=mu_x,
+                mu_rdp_closed_form=mu_cf,
+                mu_rdp_accountant=mu_acc,
+                rdp_closed_form_more_noise=more_cf,
+                rdp_accountant_more_noise=more_acc,
+                exact_less_noise=less,
+            )
+        )
+        rows.append(
+            [
+                _eps(e),
+                f"{mu_x:.4f}",
+                f"{mu_cf:.4f}",
+                f"{mu_acc:.4f}",
+                f"{100 * more_cf:.1f}%",
+                f"{100 * less:.1f}%",
+                f"{100 * more_acc:.1f}%",
+            ]
+        )
     es = np.geomspace(0.05, 10, 40)
     fig = go.Figure()
-    fig.add_scatter(x=es, y=[100 * (gdp_mu(e, DELTA) / rdp_closed_form_mu(e, DELTA) - 1)
-                             for e in es], name="RDP closed form: extra noise")
-    fig.add_scatter(x=es, y=[100 * (1 - rdp_closed_form_mu(e, DELTA) / gdp_mu(e, DELTA))
-                             for e in es], name="exact GDP: noise saved")
-    fig.update_layout(title="(g) exact GDP vs the RDP closed form (δ = 1e-5)",
-                      xaxis=dict(type="log", title="ε"), yaxis_title="%", height=400)
+    fig.add_scatter(
+        x=es,
+        y=[100 * (gdp_mu(e, DELTA) / rdp_closed_form_mu(e, DELTA) - 1) for e in es],
+        name="RDP closed form: extra noise",
+    )
+    fig.add_scatter(
+        x=es,
+        y=[100 * (1 - rdp_closed_form_mu(e, DELTA) / gdp_mu(e, DELTA)) for e in es],
+        name="exact GDP: noise saved",
+    )
+    fig.update_layout(
+        title="(g) exact GDP vs the RDP closed form (δ = 1e-5)",
+        xaxis=dict(type="log", title="ε"),
+        yaxis_title="%",
+        height=400,
+    )
     d = {x["epsilon"]: x for x in data}
-    number = (f"RDP closed form needs {100 * d[8.0]['rdp_closed_form_more_noise']:.1f}% more noise "
-              f"at ε=8 and {100 * d[0.1]['rdp_closed_form_more_noise']:.1f}% more at ε=0.1 "
-              f"(exact saves {100 * d[8.0]['exact_less_noise']:.1f}% / "
-              f"{100 * d[0.1]['exact_less_noise']:.1f}%)")
-    verdict = ("holds; DESIGN.md's \"13% / 36% more\" are the savings of exact GDP "
-               "(less noise), not the RDP closed form's extra noise")
+    number = (
+        f"RDP closed form needs {100 * d[8.0]['rdp_closed_form_more_noise']:.1f}% more noise "
+        f"at ε=8 and {100 * d[0.1]['rdp_closed_form_more_noise']:.1f}% more at ε=0.1 "
+        f"(exact saves {100 * d[8.0]['exact_less_noise']:.1f}% / "
+        f"{100 * d[0.1]['exact_less_noise']:.1f}%)"
+    )
+    verdict = (
+        'holds; DESIGN.md\'s "13% / 36% more" are the savings of exact GDP '
+        "(less noise), not the RDP closed form's extra noise"
+    )
     body = (
         "For a full-batch composition of Gaussian releases the noise std scales as 1/μ. "
         "μ(exact) is the largest μ whose μ-GDP gives (ε, 1e-5)-DP (tight); μ(RDP cf) inverts "
         "the reference code's closed form ε = μ²/2 + μ√(2 log(1/δ)); μ(RDP acc) is "
         "`dp_accounting`'s RDP accountant (many orders, improved conversion).\n\n"
-        + _table(["ε", "μ exact", "μ RDP closed form", "μ RDP accountant",
-                  "RDP closed form: extra noise", "exact: noise saved",
-                  "RDP accountant: extra noise"], rows))
-    return dict(title="Exact GDP accounting vs the RDP closed form", number=number,
-                verdict=verdict, body=body, figure=_save(fig, "g_accounting"), data=data)
+        + _table(
+            [
+                "ε",
+                "μ exact",
+                "μ RDP closed form",
+                "μ RDP accountant",
+                "RDP closed form: extra noise",
+                "exact: noise saved",
+                "RDP accountant: extra noise",
+            ],
+            rows,
+        )
+    )
+    return dict(
+        title="Exact GDP accounting vs the RDP closed form",
+        number=number,
+        verdict=verdict,
+        body=body,
+        figure=_save(fig, "g_accounting"),
+        data=data,
+    )
 
 
 def claim_h(ctx):
@@ -518,45 +775,83 @@ def claim_h(ctx):
     eps = [0.1, 0.5, 2.0, 8.0]
     # one key per method: the three are independent runs, not paired on shared noise
     key_sgd, key_fc, key_fc_sgd = jax.random.split(jax.random.key(3), 3)
-    acc = {"dp_sgd": privacy_utility("dp_sgd", key_sgd, fs.x_train, fs.y_train, fs.x_test,
-                                     fs.y_test, epsilons=eps, num_seeds=SEEDS,
-                                     delta=DELTA, num_classes=fs.num_classes).accuracy,
-           "fc": _fc_runs(key_fc, fs, eps)}
+    acc = {
+        "dp_sgd": privacy_utility(
+            "dp_sgd",
+            key_sgd,
+            fs.x_train,
+            fs.y_train,
+            fs.x_test,
+            fs.y_test,
+            epsilons=eps,
+            num_seeds=SEEDS,
+            delta=DELTA,
+            num_classes=fs.num_classes,
+        ).accuracy,
+        "fc": _fc_runs(key_fc, fs, eps),
+    }
     keys = jax.random.split(key_fc_sgd, (len(eps), SEEDS))
     a = np.zeros((len(eps), SEEDS))
     for i, e in enumerate(eps):
         for s in range(SEEDS):
-            a[i, s] = dp_fc_sgd(keys[i, s], fs.x_train, fs.y_train, epsilon=e, delta=DELTA,
-                                num_classes=fs.num_classes).accuracy(fs.x_test, fs.y_test)
+            a[i, s] = dp_fc_sgd(
+                keys[i, s],
+                fs.x_train,
+                fs.y_train,
+                epsilon=e,
+                delta=DELTA,
+                num_classes=fs.num_classes,
+            ).accuracy(fs.x_test, fs.y_test)
     acc["fc_sgd"] = a
     rows = [[_eps(e)] + [_pm(acc[m][i]) for m in acc] for i, e in enumerate(eps)]
     fig = go.Figure()
     for m in acc:
-        fig.add_scatter(x=eps, y=acc[m].mean(-1), mode="lines+markers", name=LABELS[m],
-                        error_y=dict(type="data", array=acc[m].std(-1)))
-    fig.update_layout(title=f"(h) DP-FC-SGD vs DP-FC vs DP-SGD, all {fs.num_train} training rows",
-                      xaxis=dict(type="log", title="ε"), yaxis_title="test accuracy", height=400)
+        fig.add_scatter(
+            x=eps,
+            y=acc[m].mean(-1),
+            mode="lines+markers",
+            name=LABELS[m],
+            error_y=dict(type="data", array=acc[m].std(-1)),
+        )
+    fig.update_layout(
+        title=f"(h) DP-FC-SGD vs DP-FC vs DP-SGD, all {fs.num_train} training rows",
+        xaxis=dict(type="log", title="ε"),
+        yaxis_title="test accuracy",
+        height=400,
+    )
     vs_fc = acc["fc_sgd"].mean(-1) - acc["fc"].mean(-1)
     vs_sgd = acc["fc_sgd"].mean(-1) - acc["dp_sgd"].mean(-1)
     beats = [_clearly_above(acc["fc_sgd"], acc[m]) for m in ("fc", "dp_sgd")]
     beats_both = int(np.sum(beats[0] & beats[1]))
-    number = ("DP-FC-SGD − DP-FC: " + ", ".join(f"ε={_eps(e)} {d:+.3f}" for e, d in
-                                               zip(eps, vs_fc, strict=True))
-              + "; − DP-SGD: " + ", ".join(f"{d:+.3f}" for d in vs_sgd))
-    verdict = ("beats both at every ε" if beats_both == len(eps) else
-               f"beats both at {beats_both}/{len(eps)} ε" if beats_both else
-               "does not beat both") + " (by more than 2 standard errors over the seeds)"
+    number = (
+        "DP-FC-SGD − DP-FC: "
+        + ", ".join(f"ε={_eps(e)} {d:+.3f}" for e, d in zip(eps, vs_fc, strict=True))
+        + "; − DP-SGD: "
+        + ", ".join(f"{d:+.3f}" for d in vs_sgd)
+    )
+    verdict = (
+        "beats both at every ε"
+        if beats_both == len(eps)
+        else f"beats both at {beats_both}/{len(eps)} ε"
+        if beats_both
+        else "does not beat both"
+    ) + " (by more than 2 standard errors over the seeds)"
     body = (
         f"All {fs.num_train} training rows of the 112-px features. DP-FC-SGD "
         "(`dptl.solvers.dp_fc_sgd`, defaults: 10 Poisson-sampled steps at B = 6000, lr 0.5, "
         "tail averaging, covariance share 0.5, PLD accounting of the composed DpEvent) against "
         f"DP-FC ({FC_PRIVATE_STEPS} full-batch steps, exact GDP) and DP-SGD "
         f"(B = {DEFAULTS['dp_sgd']['batch_size']}, {DEFAULTS['dp_sgd']['steps']} steps, PLD). "
-        "Mean ± std over 3 seeds.\n\n"
-        + _table(["ε"] + [LABELS[m] for m in acc], rows))
-    return dict(title="DP-FC-SGD (beyond the papers) vs DP-FC vs DP-SGD", number=number,
-                verdict=verdict, body=body, figure=_save(fig, "h_fc_sgd"),
-                data={"epsilons": eps, "accuracy": acc})
+        "Mean ± std over 3 seeds.\n\n" + _table(["ε"] + [LABELS[m] for m in acc], rows)
+    )
+    return dict(
+        title="DP-FC-SGD (beyond the papers) vs DP-FC vs DP-SGD",
+        number=number,
+        verdict=verdict,
+        body=body,
+        figure=_save(fig, "h_fc_sgd"),
+        data={"epsilons": eps, "accuracy": acc},
+    )
 
 
 # ---- (i) tuning
@@ -570,8 +865,9 @@ def _trial_event(mu):
 
 
 def _tuned_epsilon(mu, mean, shape):
-    return epsilon_of_event(dpa.dp_event.RepeatAndSelectDpEvent(_trial_event(mu), mean, shape), DELTA,
-                            "rdp")
+    return epsilon_of_event(
+        dpa.dp_event.RepeatAndSelectDpEvent(_trial_event(mu), mean, shape), DELTA, "rdp"
+    )
 
 
 def _per_trial_mu(target, mean, shape):
@@ -601,12 +897,19 @@ def claim_i(ctx):
         mu_tnb = _per_trial_mu(t, m, 0.5)
         mu_geo = _per_trial_mu(t, m, 1.0)
         mu_all = _all_m_mu(t, m)
-        plan[t] = dict(poisson=mu_p, tnb=mu_tnb, geometric=mu_geo, all_m=mu_all,
-                       untuned=gdp_mu(t, DELTA))
-        acc_rows.append([_eps(t), f"{gdp_epsilon(mu_p, DELTA):.3f}",
-                         f"{gdp_epsilon(mu_tnb, DELTA):.3f}", f"{gdp_epsilon(mu_geo, DELTA):.3f}",
-                         f"{gdp_epsilon(mu_all, DELTA):.3f}",
-                         f"{_tuned_epsilon(plan[t]['untuned'], m, math.inf):.2f}"])
+        plan[t] = dict(
+            poisson=mu_p, tnb=mu_tnb, geometric=mu_geo, all_m=mu_all, untuned=gdp_mu(t, DELTA)
+        )
+        acc_rows.append(
+            [
+                _eps(t),
+                f"{gdp_epsilon(mu_p, DELTA):.3f}",
+                f"{gdp_epsilon(mu_tnb, DELTA):.3f}",
+                f"{gdp_epsilon(mu_geo, DELTA):.3f}",
+                f"{gdp_epsilon(mu_all, DELTA):.3f}",
+                f"{_tuned_epsilon(plan[t]['untuned'], m, math.inf):.2f}",
+            ]
+        )
     # The experiment: DP-FC grid, train on the first 8000 rows, validate on rows 50000..59999
     # (disjoint, also private), test on the test set.
     ntr = 8000
@@ -626,18 +929,29 @@ def claim_i(ctx):
         test = np.zeros_like(val)
         for c, hp in enumerate(TUNE_GRID):
             cov, grad = fc_releases(e, DELTA, steps=hp["steps"])
-            ridge = default_ridge(ntr, xp.shape[1], cov.noise_std,
-                                  noise_multiple=RIDGE_NOISE_MULTIPLE)
+            ridge = default_ridge(
+                ntr, xp.shape[1], cov.noise_std, noise_multiple=RIDGE_NOISE_MULTIPLE
+            )
             for s in range(SEEDS):
-                w, _ = fc_weights(keys[c, s], xc, yc, cov.noise_std, grad.noise_std, 1.0, ridge,
-                                  hp["learning_rate"], steps=hp["steps"],
-                                  loss=DEFAULTS["fc"]["loss"])
+                w, _ = fc_weights(
+                    keys[c, s],
+                    xc,
+                    yc,
+                    cov.noise_std,
+                    grad.noise_std,
+                    1.0,
+                    ridge,
+                    hp["learning_rate"],
+                    steps=hp["steps"],
+                    loss=DEFAULTS["fc"]["loss"],
+                )
                 val[c, s] = float(np.mean(np.argmax(np.asarray(xv @ w), 1) == yva))
                 test[c, s] = float(np.mean(np.argmax(np.asarray(xt @ w), 1) == fs.y_test))
         runs[(t, name)] = dict(epsilon=e, val=val, test=test)
     rng = np.random.default_rng(0)
-    default_idx = TUNE_GRID.index(dict(steps=FC_PRIVATE_STEPS,
-                                       learning_rate=DEFAULTS["fc"]["learning_rate"]))
+    default_idx = TUNE_GRID.index(
+        dict(steps=FC_PRIVATE_STEPS, learning_rate=DEFAULTS["fc"]["learning_rate"])
+    )
     nval = len(yva)
     out_rows, summary = [], {}
     for t in targets:
@@ -659,28 +973,47 @@ def claim_i(ctx):
                 draws.append(p_["test"][cfg[np.argmax(score)], s])
             pois[s] = np.mean(draws)
         summary[t] = dict(untuned=untuned, free=free, all_m=all_m, poisson=pois)
-        out_rows.append([_eps(t), _pm(untuned), _pm(free),
-                         f"{_pm(pois)} (ε/trial {p_['epsilon']:.3f})",
-                         f"{_pm(all_m)} (ε/run {a_['epsilon']:.3f})"])
+        out_rows.append(
+            [
+                _eps(t),
+                _pm(untuned),
+                _pm(free),
+                f"{_pm(pois)} (ε/trial {p_['epsilon']:.3f})",
+                f"{_pm(all_m)} (ε/run {a_['epsilon']:.3f})",
+            ]
+        )
     fig = go.Figure()
-    for name, lab in (("untuned", "untuned default, full ε"),
-                      ("free", "tuned on val., privacy of tuning NOT counted"),
-                      ("poisson", "private tuning, Poisson(m) trials"),
-                      ("all_m", "private tuning, all m runs (exact GDP)")):
-        fig.add_bar(x=[f"ε = {_eps(t)}" for t in targets],
-                    y=[summary[t][name].mean() for t in targets],
-                    error_y=dict(type="data", array=[summary[t][name].std() for t in targets]),
-                    name=lab)
-    fig.update_layout(title=f"(i) the cost of tuning DP-FC over a grid of m = {m}",
-                      barmode="group", yaxis_title="test accuracy", height=420)
+    for name, lab in (
+        ("untuned", "untuned default, full ε"),
+        ("free", "tuned on val., privacy of tuning NOT counted"),
+        ("poisson", "private tuning, Poisson(m) trials"),
+        ("all_m", "private tuning, all m runs (exact GDP)"),
+    ):
+        fig.add_bar(
+            x=[f"ε = {_eps(t)}" for t in targets],
+            y=[summary[t][name].mean() for t in targets],
+            error_y=dict(type="data", array=[summary[t][name].std() for t in targets]),
+            name=lab,
+        )
+    fig.update_layout(
+        title=f"(i) the cost of tuning DP-FC over a grid of m = {m}",
+        barmode="group",
+        yaxis_title="test accuracy",
+        height=420,
+    )
     s1 = summary[1.0]
-    number = (f"ε=1 total: tuning over m={m} with Poisson trials leaves ε "
-              f"{runs[(1.0, 'poisson')]['epsilon']:.3f} per trial; test acc untuned "
-              f"{s1['untuned'].mean():.3f}, privately tuned {s1['poisson'].mean():.3f} "
-              f"(all-m exact {s1['all_m'].mean():.3f}), 'free' tuning {s1['free'].mean():.3f}")
+    number = (
+        f"ε=1 total: tuning over m={m} with Poisson trials leaves ε "
+        f"{runs[(1.0, 'poisson')]['epsilon']:.3f} per trial; test acc untuned "
+        f"{s1['untuned'].mean():.3f}, privately tuned {s1['poisson'].mean():.3f} "
+        f"(all-m exact {s1['all_m'].mean():.3f}), 'free' tuning {s1['free'].mean():.3f}"
+    )
     better = s1["untuned"].mean() >= max(s1["poisson"].mean(), s1["all_m"].mean())
-    verdict = ("tuning on private data costs more than it gains here: the untuned default wins"
-               if better else "private tuning pays for itself here")
+    verdict = (
+        "tuning on private data costs more than it gains here: the untuned default wins"
+        if better
+        else "private tuning pays for itself here"
+    )
     body = (
         "Choosing hyperparameters by looking at private data is itself a release. Private "
         "selection with a random number of trials (Papernot & Steinke 2022; "
@@ -693,26 +1026,60 @@ def claim_i(ctx):
         "GDP (2m Gaussians).\n\n"
         "Per-run ε (δ = 1e-5) that a total budget leaves, and the total ε of tuning when every "
         "trial used the whole budget:\n\n"
-        + _table(["total ε", "per trial, Poisson", "per trial, TNB(0.5)", "per trial, geometric",
-                  "per run, all m (exact)", "total if each trial spent ε (Poisson)"], acc_rows)
+        + _table(
+            [
+                "total ε",
+                "per trial, Poisson",
+                "per trial, TNB(0.5)",
+                "per trial, geometric",
+                "per run, all m (exact)",
+                "total if each trial spent ε (Poisson)",
+            ],
+            acc_rows,
+        )
         + "\n\nExperiment: train on the first 8000 training rows, validate on training rows "
         "50000-59999 (disjoint, private), test on the test set; mean ± std over 3 seeds (the "
         "Poisson column is the expectation over the random number of trials, by Monte Carlo "
         "over the per-configuration runs).\n\n"
-        + _table(["total ε", "untuned default (ε)", "tuned, cost NOT counted",
-                  "privately tuned, Poisson", "privately tuned, all m"], out_rows)
+        + _table(
+            [
+                "total ε",
+                "untuned default (ε)",
+                "tuned, cost NOT counted",
+                "privately tuned, Poisson",
+                "privately tuned, all m",
+            ],
+            out_rows,
+        )
         + "\n\ndptl's DEFAULTS were chosen on a public set (`benchmarks/tune_defaults.py`: "
         "scikit-learn's digits through the same backbone), never on the shipped data, so the "
         "reported ε of every other claim is the whole privacy cost."
     )
-    return dict(title="The privacy cost of tuning hyperparameters", number=number,
-                verdict=verdict, body=body, figure=_save(fig, "i_tuning"),
-                data={"plan": plan, "summary": summary,
-                      "runs": {f"{t}|{k}": v for (t, k), v in runs.items()}})
+    return dict(
+        title="The privacy cost of tuning hyperparameters",
+        number=number,
+        verdict=verdict,
+        body=body,
+        figure=_save(fig, "i_tuning"),
+        data={
+            "plan": plan,
+            "summary": summary,
+            "runs": {f"{t}|{k}": v for (t, k), v in runs.items()},
+        },
+    )
 
 
-CLAIMS = {"a": claim_a, "b": claim_b, "c": claim_c, "d": claim_d, "e": claim_e, "f": claim_f,
-          "g": claim_g, "h": claim_h, "i": claim_i}
+CLAIMS = {
+    "a": claim_a,
+    "b": claim_b,
+    "c": claim_c,
+    "d": claim_d,
+    "e": claim_e,
+    "f": claim_f,
+    "g": claim_g,
+    "h": claim_h,
+    "i": claim_i,
+}
 
 
 def write_report(results: dict) -> None:
@@ -739,13 +1106,23 @@ def write_report(results: dict) -> None:
         "",
         "## Summary",
         "",
-        _table(["claim", "what", "number", "verdict"],
-               [[k, r["title"], r["number"], f"**{r['verdict']}**"] for k, r in merged.items()]),
+        _table(
+            ["claim", "what", "number", "verdict"],
+            [[k, r["title"], r["number"], f"**{r['verdict']}**"] for k, r in merged.items()],
+        ),
         "",
     ]
     for k, r in merged.items():
-        lines += [f"## ({k}) {r['title']}", "", f"**Verdict: {r['verdict']}.** {r['number']}.",
-                  "", r["body"], "", f"Figure: [{r['figure']}]({r['figure']})", ""]
+        lines += [
+            f"## ({k}) {r['title']}",
+            "",
+            f"**Verdict: {r['verdict']}.** {r['number']}.",
+            "",
+            r["body"],
+            "",
+            f"Figure: [{r['figure']}]({r['figure']})",
+            "",
+        ]
     (DOCS / "claims.md").write_text("\n".join(lines))
     path.write_text(json.dumps(to_json(_jsonable(merged)), indent=1, sort_keys=True))
 
@@ -763,11 +1140,15 @@ def _jsonable(v):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--only", nargs="+", choices=list(CLAIMS), default=list(CLAIMS))
-    ap.add_argument("--recompute", action="store_true",
-                    help="recompute the sweeps the lessons' caches already hold")
+    ap.add_argument(
+        "--recompute",
+        action="store_true",
+        help="recompute the sweeps the lessons' caches already hold",
+    )
     args = ap.parse_args(argv)
     start = time.perf_counter()
     DOCS.mkdir(exist_ok=True)
@@ -777,8 +1158,11 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         results[k] = CLAIMS[k](ctx)
         results[k]["seconds"] = round(time.perf_counter() - t, 1)
-        print(f"({k}) {results[k]['verdict']}: {results[k]['number']} "
-              f"[{time.perf_counter() - t:.0f} s]", flush=True)
+        print(
+            f"({k}) {results[k]['verdict']}: {results[k]['number']} "
+            f"[{time.perf_counter() - t:.0f} s]",
+            flush=True,
+        )
     write_report(results)
     print(f"wrote docs/claims.md in {time.perf_counter() - start:.0f} s")
     return 0
@@ -786,4 +1170,3 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

@@ -39,28 +39,45 @@ def main() -> None:
     args = p.parse_args()
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (args.n, 28, 28), dtype=np.uint8)
-    print(f"devices: {jax.devices()}; {args.n} images, {args.resolution} px, batch {args.batch_size}")
+    print(
+        f"devices: {jax.devices()}; {args.n} images, {args.resolution} px, batch {args.batch_size}"
+    )
 
     net = get_backbone("efficientnet_lite0")
     plain = jax.jit(net.feature_fn(args.resolution, "block", depthwise="grouped"))
-    base = images_per_s(lambda x: plain(net.variables, x), images[: max(args.n // 4, 2 * args.batch_size)],
-                        args.batch_size)
+    base = images_per_s(
+        lambda x: plain(net.variables, x),
+        images[: max(args.n // 4, 2 * args.batch_size)],
+        args.batch_size,
+    )
     print(f"baseline  efficientnet_lite0 (grouped depthwise, plain loop): {base:8.1f} images/s")
 
-    run = lambda: extract(net, images, resolution=args.resolution,  # noqa: E731
-                          batch_size=args.batch_size, progress=False)
+    run = lambda: extract(
+        net,
+        images,
+        resolution=args.resolution,  # noqa: E731
+        batch_size=args.batch_size,
+        progress=False,
+    )
     run()  # compile
     t = time.perf_counter()
     run()
     fast = args.n / (time.perf_counter() - t)
     dtype = np.dtype(default_compute_dtype()).name
-    print(f"dptl      efficientnet_lite0 (extract, {dtype}): {fast:8.1f} images/s  ({fast / base:.1f}x)")
+    print(
+        f"dptl      efficientnet_lite0 (extract, {dtype}): {fast:8.1f} images/s  ({fast / base:.1f}x)"
+    )
 
     if args.vit:
         vit = get_backbone("vit_b16", weights="random", key=jax.random.key(0))
         rgb = rng.integers(0, 256, (args.n, 224, 224, 3), dtype=np.uint8)
-        run_vit = lambda: extract(vit, rgb, resolution=224, batch_size=args.batch_size,  # noqa: E731
-                                  progress=False)
+        run_vit = lambda: extract(
+            vit,
+            rgb,
+            resolution=224,
+            batch_size=args.batch_size,  # noqa: E731
+            progress=False,
+        )
         run_vit()
         t = time.perf_counter()
         run_vit()

@@ -43,7 +43,9 @@ def build(lesson: str):
 
         fs = lesson_features()
         nw = L.newton_sweep(fs)
-        spectra = L.hessian_spectra(fs, nw["params"]["epsilons"], num_train=nw["params"]["num_train"])
+        spectra = L.hessian_spectra(
+            fs, nw["params"]["epsilons"], num_train=nw["params"]["num_train"]
+        )
         return L.newton_explorer(nw, L5.final_sweep(fs), spectra)
     if lesson == "5 DP-FC":
         from dptl.lessons import fc as L
@@ -56,8 +58,14 @@ def build(lesson: str):
     raise ValueError(lesson)
 
 
-LESSONS = ["1 noise scaling", "2 transfer learning", "3 linear vs logistic", "4 DP-Newton", "5 DP-FC",
-           "7 privacy audit"]
+LESSONS = [
+    "1 noise scaling",
+    "2 transfer learning",
+    "3 linear vs logistic",
+    "4 DP-Newton",
+    "5 DP-FC",
+    "7 privacy audit",
+]
 
 
 def main(argv=None) -> int:
@@ -65,10 +73,18 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--moves", type=int, default=40, help="seeded random moves per lesson")
-    ap.add_argument("--lessons", nargs="*", default=LESSONS, choices=LESSONS, metavar="LESSON",
-                    help=f"lessons to time (default: all of {LESSONS})")
+    ap.add_argument(
+        "--lessons",
+        nargs="*",
+        default=LESSONS,
+        choices=LESSONS,
+        metavar="LESSON",
+        help=f"lessons to time (default: all of {LESSONS})",
+    )
     args = ap.parse_args(argv)
-    print(f"{'lesson':24s} {'moves':>5s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s}  target p50<=100, p95<=300")
+    print(
+        f"{'lesson':24s} {'moves':>5s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s}  target p50<=100, p95<=300"
+    )
     ok = True
     for lesson in args.lessons:
         try:
@@ -82,7 +98,9 @@ def main(argv=None) -> int:
         t = np.asarray(drive(ex, random_moves=args.moves)) * 1e3
         p50, p95 = np.percentile(t, 50), np.percentile(t, 95)
         ok &= p50 <= 100 and p95 <= 300
-        print(f"{lesson:24s} {len(t):5d} {p50:8.1f} {p95:8.1f} {t.max():8.1f}  (setup {setup:.1f} s)")
+        print(
+            f"{lesson:24s} {len(t):5d} {p50:8.1f} {p95:8.1f} {t.max():8.1f}  (setup {setup:.1f} s)"
+        )
     print("6 features at scale       no sliders (a live extraction with a progress bar)")
     print("all targets met" if ok else "TARGET MISSED or lesson skipped")
     return 0 if ok else 1

@@ -115,8 +115,11 @@ def _best_seconds(fn, repeats=3):
 def _steps_per_point(n, seeds):
     """{solver: [steps of each (epsilon, seed) point]}, the defaults' rules resolved."""
     return {
-        m: [resolve_hyperparameters(m, DEFAULTS[m], n, e, 1e-5).get("steps", 0)
-            for e in EPSILONS for _ in range(seeds)]
+        m: [
+            resolve_hyperparameters(m, DEFAULTS[m], n, e, 1e-5).get("steps", 0)
+            for e in EPSILONS
+            for _ in range(seeds)
+        ]
         for m in METHODS
     }
 

@@ -38,8 +38,13 @@ TRIALS_SOUND = 10_000  # fewer runs only lower the bound of a correct mechanism
 # runs per dataset that catch each broken variant with a margin (least squares and DP-GD
 # double mu, DP-Newton multiplies it by 2.35, DP-FC by 2.24, shared noise makes it infinite;
 # sampling costs differ)
-TRIALS_BROKEN = {"least_squares": 60_000, "dp_gd": 60_000, "newton": 20_000, "fc": 30_000,
-                 "least_squares_per_class": 4_000}
+TRIALS_BROKEN = {
+    "least_squares": 60_000,
+    "dp_gd": 60_000,
+    "newton": 20_000,
+    "fc": 30_000,
+    "least_squares_per_class": 4_000,
+}
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +54,12 @@ def audits():
         for broken in (False, True):
             mech = make_mechanism(name, EPSILON, DELTA, broken=broken)
             trials = TRIALS_BROKEN[name] if broken else TRIALS_SOUND
-            out[name, broken] = audit(mech, jax.random.key(100 + 2 * i + broken, impl=IMPL), trials=trials,
-                                      confidence=CONFIDENCE)
+            out[name, broken] = audit(
+                mech,
+                jax.random.key(100 + 2 * i + broken, impl=IMPL),
+                trials=trials,
+                confidence=CONFIDENCE,
+            )
     return out
 
 
@@ -133,7 +142,10 @@ def test_clopper_pearson_matches_scipy(k, n):
 
 def test_clopper_pearson_known_values():
     # k = 0: one-sided upper bound 1 - (1 - c)^(1/n) ("rule of three": ~3/n at 95%)
-    assert clopper_pearson(0, 100, 0.95, side="upper") == (0.0, pytest.approx(1 - 0.05 ** (1 / 100)))
+    assert clopper_pearson(0, 100, 0.95, side="upper") == (
+        0.0,
+        pytest.approx(1 - 0.05 ** (1 / 100)),
+    )
     assert clopper_pearson(100, 100, 0.95, side="lower") == (pytest.approx(0.05 ** (1 / 100)), 1.0)
     lo, hi = clopper_pearson(5, 10, 0.95)  # textbook: (0.187, 0.813)
     assert (round(lo, 3), round(hi, 3)) == (0.187, 0.813)
@@ -206,8 +218,14 @@ def test_bad_input_errors():
     with pytest.raises(ValueError, match="mechanism must be one of"):
         make_mechanism("sgd", 1.0)
     with pytest.raises(ValueError, match="same shapes"):
-        AuditedMechanism(name="x", release=lambda *a: {}, without=mech.without,
-                         with_canary=(mech.with_canary[0][:, :1], mech.with_canary[1]),
-                         epsilon=1.0, delta=1e-5, true_epsilon=1.0)
+        AuditedMechanism(
+            name="x",
+            release=lambda *a: {},
+            without=mech.without,
+            with_canary=(mech.with_canary[0][:, :1], mech.with_canary[1]),
+            epsilon=1.0,
+            delta=1e-5,
+            true_epsilon=1.0,
+        )
     with pytest.raises(ValueError, match="non-empty"):
         audit_curve(mech, key, [])

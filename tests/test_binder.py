@@ -18,8 +18,11 @@ def _pyproject_requirements() -> dict[str, Requirement]:
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = [Requirement(r) for r in meta["dependencies"]]
     reqs += [Requirement(r) for r in meta["optional-dependencies"]["lessons"]]
-    reqs += [Requirement(r) for r in meta["optional-dependencies"]["data"]
-             if canonicalize_name(Requirement(r).name) in DATA_FOR_LESSONS]
+    reqs += [
+        Requirement(r)
+        for r in meta["optional-dependencies"]["data"]
+        if canonicalize_name(Requirement(r).name) in DATA_FOR_LESSONS
+    ]
     return {canonicalize_name(r.name): r for r in reqs}
 
 
@@ -45,7 +48,8 @@ def test_binder_pins_satisfy_pyproject_specifiers():
     needed, pins = _pyproject_requirements(), _binder_pins()
     for name, req in needed.items():
         assert req.specifier.contains(pins[name], prereleases=True), (
-            f"binder pins {name}=={pins[name]} outside pyproject's {req.specifier}")
+            f"binder pins {name}=={pins[name]} outside pyproject's {req.specifier}"
+        )
     assert pins["jaxlib"] == pins["jax"]
 
 

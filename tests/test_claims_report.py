@@ -16,8 +16,9 @@ import pytest
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 CLAIMS = "abcdefghi"
 
-pytestmark = pytest.mark.skipif(not (DOCS / "claims.md").exists(),
-                                reason="docs/claims.md not generated")
+pytestmark = pytest.mark.skipif(
+    not (DOCS / "claims.md").exists(), reason="docs/claims.md not generated"
+)
 
 
 def _report():

@@ -27,12 +27,21 @@ def _make_cifar10(path, per_batch=3):
     with tarfile.open(path, "w:gz") as tar:
         for i in range(5):
             s = slice(i * per_batch, (i + 1) * per_batch)
-            _add(tar, f"cifar-10-batches-py/data_batch_{i + 1}",
-                 {b"data": flat[s], b"labels": labels[s].tolist()})
-        _add(tar, "cifar-10-batches-py/test_batch",
-             {b"data": flat[-2:], b"labels": labels[-2:].tolist()})
-        _add(tar, "cifar-10-batches-py/batches.meta",
-             {b"label_names": [f"class{i}".encode() for i in range(10)]})
+            _add(
+                tar,
+                f"cifar-10-batches-py/data_batch_{i + 1}",
+                {b"data": flat[s], b"labels": labels[s].tolist()},
+            )
+        _add(
+            tar,
+            "cifar-10-batches-py/test_batch",
+            {b"data": flat[-2:], b"labels": labels[-2:].tolist()},
+        )
+        _add(
+            tar,
+            "cifar-10-batches-py/batches.meta",
+            {b"label_names": [f"class{i}".encode() for i in range(10)]},
+        )
     return images, labels
 
 

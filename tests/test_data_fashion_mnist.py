@@ -10,7 +10,8 @@ from dptl.data import load_images
 from dptl.data.fashion_mnist import FASHION_MNIST_DIR, load_fashion_mnist, read_idx
 
 needs_package = pytest.mark.skipif(
-    not FASHION_MNIST_DIR.is_dir(), reason="sudo apt-get install dataset-fashion-mnist")
+    not FASHION_MNIST_DIR.is_dir(), reason="sudo apt-get install dataset-fashion-mnist"
+)
 
 
 @needs_package

@@ -25,9 +25,16 @@ def test_main_file_is_what_the_readme_says(shipped):
     assert shipped.x_train.dtype == np.float16
     md = shipped.metadata
     assert (md["dataset"], md["backbone"], md["resolution"], md["layer"], md["weights"]) == (
-        "fashion_mnist", "efficientnet_lite0", 112, "block", "imagenet")
-    assert md["command"] == ("dptl extract --dataset fashion_mnist --backbone efficientnet_lite0 "
-                             "--resolution 112 --out data/fashion_mnist_efficientnet_lite0_112.npz")
+        "fashion_mnist",
+        "efficientnet_lite0",
+        112,
+        "block",
+        "imagenet",
+    )
+    assert md["command"] == (
+        "dptl extract --dataset fashion_mnist --backbone efficientnet_lite0 "
+        "--resolution 112 --out data/fashion_mnist_efficientnet_lite0_112.npz"
+    )
     text = README.read_text()
     assert shipped.checksum() in text  # the arrays' SHA-256 is documented
     assert md["command"] in text
@@ -43,8 +50,12 @@ def test_shipped_rows_are_reproducible_from_the_code(shipped):
     images = load_fashion_mnist()
     net = get_backbone("efficientnet_lite0")
     rows = np.r_[0:192, 59_936:60_000]  # both ends of the train split, and 64 test rows
-    new = extract(net, np.concatenate([images.x_train[rows], images.x_test[:64]]),
-                  resolution=112, progress=False)
+    new = extract(
+        net,
+        np.concatenate([images.x_train[rows], images.x_test[:64]]),
+        resolution=112,
+        progress=False,
+    )
     old = np.concatenate([shipped.x_train[rows], shipped.x_test[:64]]).astype(np.float32)
     # float16 keeps 11 significant bits: allow a couple of units in the last place
     np.testing.assert_allclose(new, old, rtol=2e-3, atol=2e-3)

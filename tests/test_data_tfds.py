@@ -11,8 +11,10 @@ tfds = pytest.importorskip("tensorflow_datasets")
 def test_package_imports_without_tfds():
     import subprocess
 
-    code = ("import sys, dptl.data, dptl.features.extract, dptl.features.cli; "
-            "assert 'tensorflow_datasets' not in sys.modules")
+    code = (
+        "import sys, dptl.data, dptl.features.extract, dptl.features.cli; "
+        "assert 'tensorflow_datasets' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -47,17 +47,26 @@ def test_shifted_depthwise_equals_grouped_conv_with_tf_same_padding(size, kernel
     kx, kw = jax.random.split(jax.random.key(0))
     x = jax.random.normal(kx, (2, size, size, 5))
     w = jax.random.normal(kw, (kernel, kernel, 1, 5))
-    ref = jax.lax.conv_general_dilated(x, w, (stride, stride), "SAME",
-                                       dimension_numbers=("NHWC", "HWIO", "NHWC"),
-                                       feature_group_count=5)
+    ref = jax.lax.conv_general_dilated(
+        x,
+        w,
+        (stride, stride),
+        "SAME",
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        feature_group_count=5,
+    )
     np.testing.assert_allclose(enl.depthwise_conv_shifted(x, w, stride), ref, rtol=1e-5, atol=1e-5)
     assert enl._same_pads(8, 3, 2) == (0, 1)  # TF: the extra pixel goes after
 
 
 def test_both_depthwise_implementations_give_the_same_network(imagenet):
     x = preprocess(np.random.default_rng(0).integers(0, 256, (2, 40, 40, 3), dtype=np.uint8), 48)
-    a, b = (jax.jit(enl.EfficientNetLite0(depthwise=d).apply, static_argnames="layer")(
-        imagenet.variables, x, layer="head") for d in ("shifted", "grouped"))
+    a, b = (
+        jax.jit(enl.EfficientNetLite0(depthwise=d).apply, static_argnames="layer")(
+            imagenet.variables, x, layer="head"
+        )
+        for d in ("shifted", "grouped")
+    )
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
@@ -126,8 +135,14 @@ def test_checkpoint_reader_reads_the_zip_layout(tmp_path, monkeypatch):
 
         def __reduce__(self):
             key, offset, shape, stride = self.args
-            return _rebuild_tensor_v2, (("storage", FloatStorage, key, "cpu", 6), offset, shape,
-                                        stride, False, {})
+            return _rebuild_tensor_v2, (
+                ("storage", FloatStorage, key, "cpu", 6),
+                offset,
+                shape,
+                stride,
+                False,
+                {},
+            )
 
     class Pickler(pickle.Pickler):
         def persistent_id(self, obj):
@@ -137,9 +152,13 @@ def test_checkpoint_reader_reads_the_zip_layout(tmp_path, monkeypatch):
     import io
 
     buf = io.BytesIO()
-    Pickler(buf, protocol=2).dump(collections.OrderedDict(
-        w=Tensor("0", 0, (2, 3), (3, 1)), wt=Tensor("0", 0, (3, 2), (1, 3)),
-        tail=Tensor("0", 4, (2,), (1,))))
+    Pickler(buf, protocol=2).dump(
+        collections.OrderedDict(
+            w=Tensor("0", 0, (2, 3), (3, 1)),
+            wt=Tensor("0", 0, (3, 2), (1, 3)),
+            tail=Tensor("0", 4, (2,), (1,)),
+        )
+    )
     storage = np.arange(6, dtype=np.float32)
     with zipfile.ZipFile(tmp_path / "new.pth", "w") as zf:
         zf.writestr("archive/data.pkl", buf.getvalue())

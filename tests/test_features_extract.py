@@ -58,33 +58,64 @@ np.save(sys.argv[1], extract(net, images, resolution=32, batch_size=8, progress=
 
 @pytest.mark.slow
 def test_four_simulated_devices_give_the_same_features(random_net, tmp_path):
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
-           "JAX_PLATFORMS": "cpu"}
-    subprocess.run([sys.executable, "-c", _FOUR_DEVICES, str(tmp_path / "f.npy")], check=True,
-                   env=env, cwd=ROOT)
+    env = {
+        **os.environ,
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
+        "JAX_PLATFORMS": "cpu",
+    }
+    subprocess.run(
+        [sys.executable, "-c", _FOUR_DEVICES, str(tmp_path / "f.npy")],
+        check=True,
+        env=env,
+        cwd=ROOT,
+    )
     four = np.load(tmp_path / "f.npy")
     one = extract(random_net, _images(21), resolution=32, batch_size=8, progress=False)
     np.testing.assert_allclose(four, one, rtol=1e-5, atol=1e-5)
 
 
 def _args(out, chunks):
-    return ["extract", "--dataset", "fashion_mnist", "--backbone", "efficientnet_lite0",
-            "--weights", "random", "--resolution", "32", "--limit", "1024", "--batch-size", "16",
-            "--chunk-batches", "2", "--out", str(out), "--chunk-dir", str(chunks), "--no-progress"]
+    return [
+        "extract",
+        "--dataset",
+        "fashion_mnist",
+        "--backbone",
+        "efficientnet_lite0",
+        "--weights",
+        "random",
+        "--resolution",
+        "32",
+        "--limit",
+        "1024",
+        "--batch-size",
+        "16",
+        "--chunk-batches",
+        "2",
+        "--out",
+        str(out),
+        "--chunk-dir",
+        str(chunks),
+        "--no-progress",
+    ]
 
 
 @pytest.mark.slow
 def test_killed_run_resumes_without_recomputing_and_ends_byte_identical(tmp_path, monkeypatch):
     pytest.importorskip("dptl.data.fashion_mnist").FASHION_MNIST_DIR.is_dir() or pytest.skip(
-        "needs dataset-fashion-mnist")
+        "needs dataset-fashion-mnist"
+    )
     out, chunks = tmp_path / "f.npz", tmp_path / "chunks"
     assert cli.main(_args(out, chunks)) == 0  # the uninterrupted reference
     reference = out.read_bytes()
     out.unlink()
     assert not chunks.exists()  # chunks are removed once the file is whole
 
-    proc = subprocess.Popen([sys.executable, "-m", "dptl.features.cli", *_args(out, chunks)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dptl.features.cli", *_args(out, chunks)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while len(list((chunks / "train").glob("chunk_*.npy"))) < 3:
         assert proc.poll() is None and time.monotonic() < deadline, "run ended before the kill"
@@ -96,8 +127,11 @@ def test_killed_run_resumes_without_recomputing_and_ends_byte_identical(tmp_path
 
     saved = []
     original = _ChunkStore.save
-    monkeypatch.setattr(_ChunkStore, "save",
-                        lambda self, k, rows: (saved.append((self.dir.name, k)), original(self, k, rows)))
+    monkeypatch.setattr(
+        _ChunkStore,
+        "save",
+        lambda self, k, rows: (saved.append((self.dir.name, k)), original(self, k, rows)),
+    )
     assert cli.main(_args(out, chunks)) == 0
     recomputed_train = {f"chunk_{k:06d}.npy" for split, k in saved if split == "train"}
     assert not recomputed_train & set(before)  # nothing finished was recomputed
@@ -107,19 +141,47 @@ def test_killed_run_resumes_without_recomputing_and_ends_byte_identical(tmp_path
 
 def test_partial_files_are_ignored_and_foreign_chunks_rejected(random_net, tmp_path):
     images = _images(40)
-    full = extract(random_net, images, resolution=32, batch_size=8, chunk_batches=1,
-                   chunk_dir=tmp_path, progress=False)
+    full = extract(
+        random_net,
+        images,
+        resolution=32,
+        batch_size=8,
+        chunk_batches=1,
+        chunk_dir=tmp_path,
+        progress=False,
+    )
     (tmp_path / "chunk_000001.npy").unlink()
     (tmp_path / "chunk_000001.npy.x1.partial").write_bytes(b"half a chunk")
-    again = extract(random_net, images, resolution=32, batch_size=8, chunk_batches=1,
-                    chunk_dir=tmp_path, progress=False)
+    again = extract(
+        random_net,
+        images,
+        resolution=32,
+        batch_size=8,
+        chunk_batches=1,
+        chunk_dir=tmp_path,
+        progress=False,
+    )
     np.testing.assert_array_equal(again, full)
     assert not list(tmp_path.glob("*.partial"))
     with pytest.raises(ExtractionError, match="different extraction.*resolution"):
-        extract(random_net, images, resolution=48, batch_size=8, chunk_batches=1,
-                chunk_dir=tmp_path, progress=False)
+        extract(
+            random_net,
+            images,
+            resolution=48,
+            batch_size=8,
+            chunk_batches=1,
+            chunk_dir=tmp_path,
+            progress=False,
+        )
     np.save(tmp_path / "chunk_000002.npy", np.zeros((3, 320), np.float32))
     with pytest.raises(ExtractionError, match="chunk_000002.npy has float32"):
-        extract(random_net, images, resolution=32, batch_size=8, chunk_batches=1,
-                chunk_dir=tmp_path, progress=False)
+        extract(
+            random_net,
+            images,
+            resolution=32,
+            batch_size=8,
+            chunk_batches=1,
+            chunk_dir=tmp_path,
+            progress=False,
+        )
     assert json.loads((tmp_path / "manifest.json").read_text())["resolution"] == 32

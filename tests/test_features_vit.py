@@ -10,8 +10,9 @@ from dptl.features import vit
 from dptl.features.backbones import get_backbone
 from dptl.features.torch_checkpoint import CheckpointError
 
-TINY = vit.ViTConfig(patch=4, width=32, depth=2, heads=2, mlp=64, num_classes=7,
-                     pretrain_resolution=16)
+TINY = vit.ViTConfig(
+    patch=4, width=32, depth=2, heads=2, mlp=64, num_classes=7, pretrain_resolution=16
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,26 +25,37 @@ def tiny(tmp_path_factory):
 
 def test_npz_round_trip_gives_the_same_network(tiny):
     variables, path = tiny
-    config, loaded = vit.load_npz(path, dataclasses.replace(TINY, num_classes=1000,
-                                                            pretrain_resolution=224))
+    config, loaded = vit.load_npz(
+        path, dataclasses.replace(TINY, num_classes=1000, pretrain_resolution=224)
+    )
     assert config == TINY  # class count and resolution are read from the checkpoint
     x = np.random.default_rng(0).uniform(-1, 1, (3, 16, 16, 3)).astype(np.float32)
-    np.testing.assert_array_equal(vit.ViT(config).apply(loaded, x, layer="logits"),
-                                  vit.ViT(TINY).apply(variables, x, layer="logits"))
+    np.testing.assert_array_equal(
+        vit.ViT(config).apply(loaded, x, layer="logits"),
+        vit.ViT(TINY).apply(variables, x, layer="logits"),
+    )
     names = set(np.load(path).files)
-    assert {"embedding/kernel", "cls", "Transformer/posembed_input/pos_embedding",
-            "Transformer/encoderblock_0/MultiHeadDotProductAttention_1/query/kernel",
-            "Transformer/encoderblock_1/MlpBlock_3/Dense_1/bias",
-            "Transformer/encoder_norm/scale", "head/kernel"} <= names
+    assert {
+        "embedding/kernel",
+        "cls",
+        "Transformer/posembed_input/pos_embedding",
+        "Transformer/encoderblock_0/MultiHeadDotProductAttention_1/query/kernel",
+        "Transformer/encoderblock_1/MlpBlock_3/Dense_1/bias",
+        "Transformer/encoder_norm/scale",
+        "head/kernel",
+    } <= names
 
 
 def test_big_vision_names_are_mapped(tiny, tmp_path):
     variables, path = tiny
     renamed = {}
     for k, v in np.load(path).items():
-        k = (k.replace("MlpBlock_3", "MlpBlock_0").replace("LayerNorm_2", "LayerNorm_1")
-             .replace("MultiHeadDotProductAttention_1", "MultiHeadDotProductAttention_0")
-             .replace("Transformer/posembed_input/pos_embedding", "pos_embedding"))
+        k = (
+            k.replace("MlpBlock_3", "MlpBlock_0")
+            .replace("LayerNorm_2", "LayerNorm_1")
+            .replace("MultiHeadDotProductAttention_1", "MultiHeadDotProductAttention_0")
+            .replace("Transformer/posembed_input/pos_embedding", "pos_embedding")
+        )
         renamed["params/img/" + k] = v
     np.savez(tmp_path / "bv.npz", **renamed)
     _, loaded = vit.load_npz(tmp_path / "bv.npz", TINY)

@@ -25,7 +25,9 @@ def test_sweep_numbers(sweep):
     assert sweep.true_epsilon[0, 0] == pytest.approx(EPS, rel=1e-6)
     assert all(sweep.bound(EPS, lib, t) <= EPS for t in TRIALS)
     # noise std halved doubles mu; enough runs catch it, few do not
-    assert sweep.true_epsilon[0, 1] == pytest.approx(gdp_epsilon(2 * gdp_mu(EPS, 1e-5), 1e-5), rel=1e-3)
+    assert sweep.true_epsilon[0, 1] == pytest.approx(
+        gdp_epsilon(2 * gdp_mu(EPS, 1e-5), 1e-5), rel=1e-3
+    )
     assert sweep.caught(EPS, halved, 30_000) and not sweep.caught(EPS, halved, 1_000)
     assert sweep.bound(EPS, halved, 30_000) < sweep.true_epsilon[0, 1]
     # counts: a quarter of the runs choose the test, the rest evaluate it

@@ -10,8 +10,14 @@ from dptl.lessons import cache as cache_mod
 from dptl.lessons import noise as L1
 from dptl.privacy import gdp_mu
 
-SMALL = dict(epsilons=[1.0, 4.0], batch_sizes=[50, 200], epochs=2, delta=1e-5,
-             composition_sigma=1.0, composition_steps=[1, 10])
+SMALL = dict(
+    epsilons=[1.0, 4.0],
+    batch_sizes=[50, 200],
+    epochs=2,
+    delta=1e-5,
+    composition_sigma=1.0,
+    composition_steps=[1, 10],
+)
 
 
 @pytest.fixture(scope="module")

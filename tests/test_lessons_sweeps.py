@@ -30,10 +30,27 @@ def fs():
 
 
 def test_dpsgd_accuracy_without_noise_matches_solver(fs):
-    acc = dpsgd_accuracy(jax.random.key(0), fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes,
-                         noise_multipliers=[0.0], num_seeds=2, batch_size=None, steps=20)
-    ref = dp_sgd(jax.random.key(1), fs.x_train, fs.y_train, epsilon=math.inf, steps=20, optimizer="sgd",
-                 num_classes=fs.num_classes)
+    acc = dpsgd_accuracy(
+        jax.random.key(0),
+        fs.x_train,
+        fs.y_train,
+        fs.x_test,
+        fs.y_test,
+        num_classes=fs.num_classes,
+        noise_multipliers=[0.0],
+        num_seeds=2,
+        batch_size=None,
+        steps=20,
+    )
+    ref = dp_sgd(
+        jax.random.key(1),
+        fs.x_train,
+        fs.y_train,
+        epsilon=math.inf,
+        steps=20,
+        optimizer="sgd",
+        num_classes=fs.num_classes,
+    )
     assert acc.shape == (1, 2)
     np.testing.assert_allclose(acc[0], ref.accuracy(fs.x_test, fs.y_test), atol=1e-6)
 
@@ -41,15 +58,36 @@ def test_dpsgd_accuracy_without_noise_matches_solver(fs):
 def test_dpsgd_accuracy_noise_hurts_and_multipliers(fs):
     sig = noise_multipliers([math.inf, 0.5], 1e-5, 400, None, 20)
     assert sig[0] == 0 and sig[1] > 0
-    acc = dpsgd_accuracy(jax.random.key(0), fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes,
-                         noise_multipliers=[0.0, 50.0], num_seeds=2, batch_size=100, steps=20)
+    acc = dpsgd_accuracy(
+        jax.random.key(0),
+        fs.x_train,
+        fs.y_train,
+        fs.x_test,
+        fs.y_test,
+        num_classes=fs.num_classes,
+        noise_multipliers=[0.0, 50.0],
+        num_seeds=2,
+        batch_size=100,
+        steps=20,
+    )
     assert acc[0].mean() > acc[1].mean()
 
 
 def test_transfer_sweep_and_explorer(fs):
-    sets = {"raw_pixels": fs, "efficientnet_lite0_112": gaussian_mixture_features(1, 400, 200, 16, 4, 3.0)}
-    sw = L2.transfer_sweep(sets, epsilons=[1.0, math.inf], batch_sizes=[100, 400], epochs=2,
-                           fixed_steps=4, num_seeds=1, init_scales=[0.0, 0.5], init_steps=4)
+    sets = {
+        "raw_pixels": fs,
+        "efficientnet_lite0_112": gaussian_mixture_features(1, 400, 200, 16, 4, 3.0),
+    }
+    sw = L2.transfer_sweep(
+        sets,
+        epsilons=[1.0, math.inf],
+        batch_sizes=[100, 400],
+        epochs=2,
+        fixed_steps=4,
+        num_seeds=1,
+        init_scales=[0.0, 0.5],
+        init_steps=4,
+    )
     assert sw.fixed_epochs["raw_pixels"].shape == (2, 2, 1)
     assert sw.fixed_steps.shape == (2, 2, 1) and sw.init.shape == (2, 2, 1)
     assert list(sw.steps_fixed_epochs) == [8, 2]
@@ -57,7 +95,8 @@ def test_transfer_sweep_and_explorer(fs):
     times = drive(ex, random_moves=5)
     assert len(times) >= 4 and "Accuracy lost to privacy" in ex.status.value
     assert sw.gap("raw_pixels", 1.0, 400) == pytest.approx(
-        sw.accuracy("raw_pixels", math.inf, 400) - sw.accuracy("raw_pixels", 1.0, 400))
+        sw.accuracy("raw_pixels", math.inf, 400) - sw.accuracy("raw_pixels", 1.0, 400)
+    )
     assert len(L2.init_figure(sw).data) == 2
 
 
@@ -73,10 +112,15 @@ def test_per_class_subset_and_simulation():
 
 def test_linear_logistic_sweep_and_explorer():
     real = gaussian_mixture_features(0, 2000, 400, 16, 10, separation=1.0)
-    sw = L3.linear_logistic_sweep(real, epsilons=[1.0, math.inf],
-                                  settings=["real, 10 classes", "simulated, 20 classes"],
-                                  n_per_class=[5, 20], logistic_steps=[3], num_test_per_class=5,
-                                  num_seeds=1)
+    sw = L3.linear_logistic_sweep(
+        real,
+        epsilons=[1.0, math.inf],
+        settings=["real, 10 classes", "simulated, 20 classes"],
+        n_per_class=[5, 20],
+        logistic_steps=[3],
+        num_test_per_class=5,
+        num_seeds=1,
+    )
     assert sw.accuracy("simulated, 20 classes", 5, "least_squares").shape == (2,)
     ex = L3.linear_logistic_explorer(sw)
     drive(ex, random_moves=4)
@@ -84,8 +128,14 @@ def test_linear_logistic_sweep_and_explorer():
 
 
 def test_final_sweep_newton_and_spectra(fs):
-    final = L5.final_sweep(fs, epsilons=[1.0, 8.0], methods=["least_squares", "dp_gd", "fc"],
-                           cov_shares=[0.3, 0.7], num_train=300, num_seeds=1)
+    final = L5.final_sweep(
+        fs,
+        epsilons=[1.0, 8.0],
+        methods=["least_squares", "dp_gd", "fc"],
+        cov_shares=[0.3, 0.7],
+        num_train=300,
+        num_seeds=1,
+    )
     assert final.methods["fc"].shape == (2, 1) and final.fc_share.shape == (2, 2, 1)
     assert final.best_method(8.0) in final.methods
     assert final.best_share(1.0) in (0.3, 0.7)
@@ -97,7 +147,9 @@ def test_final_sweep_newton_and_spectra(fs):
     assert nw["accuracy"].shape == (2, 2, 1)
     spectra = L4.hessian_spectra(fs, [1.0, 8.0], num_train=300)
     x = fs.x_train[:300] / np.linalg.norm(fs.x_train[:300], axis=1, keepdims=True)
-    np.testing.assert_allclose(spectra["true"], np.linalg.eigvalsh(x.T @ x / 4)[::-1], rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(
+        spectra["true"], np.linalg.eigvalsh(x.T @ x / 4)[::-1], rtol=1e-3, atol=1e-4
+    )
     assert spectra["noise_std"][0] > spectra["noise_std"][1]  # smaller epsilon, more noise
     assert np.all(spectra["noisy"] >= -1e-4)  # PSD-projected
     ex4 = L4.newton_explorer(nw, final, spectra)

@@ -1,6 +1,6 @@
 """The lesson notebooks' structure. Running them is nbval's job:
 
-    pytest --nbval-lax notebooks/
+pytest --nbval-lax notebooks/
 """
 
 import json

@@ -103,8 +103,13 @@ def test_logical_batch_by_accumulation_gives_the_same_weights():
     np.testing.assert_allclose(small, big, rtol=1e-5, atol=1e-6)
     assert np.abs(np.asarray(big)).max() > 0.01
     # the same through dp_sgd's physical_batch_size (noiseless here; the noise is above)
-    kw = dict(epsilon=math.inf, batch_size=P["batch_size"], steps=P["steps"], record_weights=True,
-              num_classes=P["k"])
+    kw = dict(
+        epsilon=math.inf,
+        batch_size=P["batch_size"],
+        steps=P["steps"],
+        record_weights=True,
+        num_classes=P["k"],
+    )
     default = dp_sgd(key, x, y, **kw)
     chunked = dp_sgd(key, x, y, physical_batch_size=7, **kw)
     np.testing.assert_allclose(chunked.weights, default.weights, rtol=1e-5, atol=1e-6)

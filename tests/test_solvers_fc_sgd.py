@@ -27,8 +27,16 @@ from dptl.solvers.logistic import clipped_gradient_sum
 N, D, K = 400, 8, 3
 C, G = 1.5, 0.4  # feature norm and clip norm, distinct so that C, C^2 and G cannot be confused
 EPS, DELTA = 0.5, 1e-5
-RUN = dict(epsilon=EPS, delta=DELTA, num_classes=K, feature_norm=C, grad_clip=G, steps=6,
-           batch_size=40, learning_rate=0.5)
+RUN = dict(
+    epsilon=EPS,
+    delta=DELTA,
+    num_classes=K,
+    feature_norm=C,
+    grad_clip=G,
+    steps=6,
+    batch_size=40,
+    learning_rate=0.5,
+)
 
 
 def _data(seed=0):
@@ -57,8 +65,9 @@ def test_releases_and_their_sensitivities():
     assert grad.name == "clipped gradient sum" and grad.sensitivity == pytest.approx(G)
     assert grad.count == RUN["steps"] and grad.sampling_rate == pytest.approx(40 / N)
     # The covariance gets exactly DP-FC's noise at the same share of the budget.
-    fc_cov = fc_releases(EPS, DELTA, steps=RUN["steps"], feature_norm=C, grad_clip=G,
-                         cov_share=0.5)[0]  # dp_fc_sgd's default share
+    fc_cov = fc_releases(
+        EPS, DELTA, steps=RUN["steps"], feature_norm=C, grad_clip=G, cov_share=0.5
+    )[0]  # dp_fc_sgd's default share
     assert cov.noise_std == pytest.approx(fc_cov.noise_std, rel=1e-12)
 
 
@@ -94,8 +103,10 @@ def test_poisson_sum_is_the_masked_sum_over_a_bernoulli_sample():
     expected = clipped_gradient_sum(w, xp, y1h, G, chosen.astype(jnp.float32), "ova")
     assert int(size) == int(chosen.sum())
     np.testing.assert_allclose(total, expected, rtol=1e-4, atol=1e-5)
-    sizes = [int(poisson_gradient_sum(k, w, xp, y1h, G, 0.1, 16, "ova")[1])
-             for k in jax.random.split(key, 8)]
+    sizes = [
+        int(poisson_gradient_sum(k, w, xp, y1h, G, 0.1, 16, "ova")[1])
+        for k in jax.random.split(key, 8)
+    ]
     assert len(set(sizes)) > 1  # the batch size varies: real sampling
     # the exact batch size is data-dependent and unaccounted: the result must not release it
     assert set(_run().history) == {"noisy_grad_norm"}
@@ -125,8 +136,12 @@ def test_rdp_accountant_needs_more_noise_than_pld():
     pld = fc_sgd_releases(EPS, DELTA, accountant="pld", **kw)[1]
     rdp = fc_sgd_releases(EPS, DELTA, accountant="rdp", **kw)[1]
     assert rdp.noise_std > pld.noise_std
-    rdp_event = fc_sgd_event(C**-2 * fc_sgd_releases(EPS, DELTA, accountant="rdp", **kw)[0]
-                             .noise_std, rdp.noise_multiplier, 0.1, 6)
+    rdp_event = fc_sgd_event(
+        C**-2 * fc_sgd_releases(EPS, DELTA, accountant="rdp", **kw)[0].noise_std,
+        rdp.noise_multiplier,
+        0.1,
+        6,
+    )
     assert epsilon_of_event(rdp_event, DELTA, "rdp") <= EPS
 
 
@@ -141,7 +156,8 @@ def test_full_batch_is_exactly_dp_fc():
         assert res.privacy.accountant == "exact"
         assert res.epsilon == pytest.approx(ref.epsilon, rel=1e-12) and res.epsilon <= EPS
         assert [r.noise_std for r in res.privacy.releases] == [
-            r.noise_std for r in ref.privacy.releases]
+            r.noise_std for r in ref.privacy.releases
+        ]
         np.testing.assert_array_equal(res.weights, ref.weights)
 
 

@@ -95,12 +95,16 @@ def test_newton_grid_weights_equal_the_point_by_point_core(data):
     x = x / np.linalg.norm(x, axis=1, keepdims=True)
     xc, yc = statistics.shard_rows(x, np.asarray(jax.nn.one_hot(y, K)))
     keys = jax.random.split(jax.random.key(7), 3)
-    hess_std, grad_std, ridge = (np.float32([0.5, 2.0, 0.0]), np.float32([0.3, 1.0, 0.0]),
-                                 np.float32([1.0, 4.0, 0.5]))
+    hess_std, grad_std, ridge = (
+        np.float32([0.5, 2.0, 0.0]),
+        np.float32([0.3, 1.0, 0.0]),
+        np.float32([1.0, 4.0, 0.5]),
+    )
     grid = newton_grid_weights(keys, xc, yc, hess_std, grad_std, 1.0, ridge, 0.8, steps=3)
     for p in range(3):
-        solo = newton_weights(keys[p], xc, yc, hess_std[p], grad_std[p], 1.0, ridge[p], 0.8,
-                              steps=3)[0]
+        solo = newton_weights(
+            keys[p], xc, yc, hess_std[p], grad_std[p], 1.0, ridge[p], 0.8, steps=3
+        )[0]
         np.testing.assert_allclose(grid[p], solo, rtol=1e-4, atol=1e-5 * np.abs(solo).max())
 
 

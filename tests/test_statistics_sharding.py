@@ -112,8 +112,9 @@ def test_newton_sweep_program_gives_the_same_weights_on_four_devices(four_device
         pytest.skip("the comparison needs this process to run on one device")
     _, tmp = four_devices
     one = newton_grid(*make_data()[:2])
-    np.testing.assert_allclose(np.load(tmp / "newton_grid.npy"), one, rtol=1e-4,
-                               atol=1e-5 * np.abs(one).max())
+    np.testing.assert_allclose(
+        np.load(tmp / "newton_grid.npy"), one, rtol=1e-4, atol=1e-5 * np.abs(one).max()
+    )
 
 
 # ---------------------------------------------------------------- single device
@@ -136,7 +137,9 @@ def test_ova_hessians_in_blocks_and_steps_equal_numpy(monkeypatch, chunk_rows):
     monkeypatch.setattr(logistic, "_HESSIAN_BLOCK_COLS", 2)
     monkeypatch.setattr(logistic, "_HESSIAN_STEP_ROWS", 3)
     got, _ = statistics_of(x, y1h, w, 0.5, chunk_rows=chunk_rows)
-    assert_close(got, reference(x, y1h, w, 0.5), f"blocks of 2, steps of 3, chunk_rows={chunk_rows}")
+    assert_close(
+        got, reference(x, y1h, w, 0.5), f"blocks of 2, steps of 3, chunk_rows={chunk_rows}"
+    )
 
 
 def test_shard_rows_pads_with_zero_rows_and_keeps_rows_aligned():

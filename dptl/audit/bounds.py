@@ -32,8 +32,15 @@ from dptl.audit.clopper_pearson import check_confidence, clopper_pearson
 __all__ = ["ThresholdRule", "choose_threshold", "epsilon_lower_bound"]
 
 
-def epsilon_lower_bound(true_positives, positives: int, false_positives, negatives: int, *,
-                        delta: float, confidence: float = 0.95):
+def epsilon_lower_bound(
+    true_positives,
+    positives: int,
+    false_positives,
+    negatives: int,
+    *,
+    delta: float,
+    confidence: float = 0.95,
+):
     """eps_lb = log((TPR_lo - delta) / FPR_hi) from counts, valid with prob. >= confidence.
 
     ``true_positives`` of ``positives`` runs on D' and ``false_positives`` of ``negatives``
@@ -74,8 +81,14 @@ class ThresholdRule:
         return int(self.event(pos).sum()), len(pos), int(self.event(neg).sum()), len(neg)
 
 
-def choose_threshold(scores_without: np.ndarray, scores_with: np.ndarray, *, delta: float,
-                     confidence: float = 0.95, candidates: int = 256) -> ThresholdRule:
+def choose_threshold(
+    scores_without: np.ndarray,
+    scores_with: np.ndarray,
+    *,
+    delta: float,
+    confidence: float = 0.95,
+    candidates: int = 256,
+) -> ThresholdRule:
     """The threshold test with the largest eps_lb on *selection* runs.
 
     Candidate thresholds are order statistics of the scores on D (upper tail, for "high
@@ -99,6 +112,7 @@ def choose_threshold(scores_without: np.ndarray, scores_with: np.ndarray, *, del
         eps = epsilon_lower_bound(tp, len(pos), fp, len(neg), delta=delta, confidence=confidence)
         i = int(np.argmax(eps))
         if eps[i] > best.selection_bound:
-            best = ThresholdRule(threshold=float(side * thresholds[i]), side=side,
-                              selection_bound=float(eps[i]))
+            best = ThresholdRule(
+                threshold=float(side * thresholds[i]), side=side, selection_bound=float(eps[i])
+            )
     return best

@@ -130,7 +130,9 @@ class AuditedMechanism:
             raise ValueError("without and with_canary must each be a pair (x, y) of chunked arrays")
         for a, b in zip(self.without, self.with_canary, strict=True):
             if a.shape != b.shape:
-                raise ValueError(f"the two datasets must have the same shapes, got {a.shape} and {b.shape}")
+                raise ValueError(
+                    f"the two datasets must have the same shapes, got {a.shape} and {b.shape}"
+                )
 
     def observe(self, release: dict) -> jax.Array:
         """The release as one flat vector (upper triangles of the symmetric matrices)."""
@@ -188,10 +190,17 @@ def least_squares_release(key, x, y, scales):
     return {"X^T X": a, "X^T Y": b}
 
 
-def least_squares_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8,
-                            num_classes: int = 2, num_examples: int = 16,
-                            feature_norm: float = 1.0, broken: str | None = None,
-                            seed: int = 0) -> AuditedMechanism:
+def least_squares_mechanism(
+    epsilon: float,
+    delta: float = 1e-5,
+    *,
+    dim: int = 8,
+    num_classes: int = 2,
+    num_examples: int = 16,
+    feature_norm: float = 1.0,
+    broken: str | None = None,
+    seed: int = 0,
+) -> AuditedMechanism:
     """DP least squares: X^T X (sensitivity C^2) and X^T Y (sensitivity C), released once.
 
     Noise from ``least_squares_releases``; ``broken="noise_halved"`` halves both stds.
@@ -200,12 +209,20 @@ def least_squares_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8
     rel = least_squares_releases(epsilon, delta, feature_norm=feature_norm)
     factor = 0.5 if broken else 1.0
     cov_std, xty_std = factor * rel[0].noise_std, factor * rel[1].noise_std
-    without, with_canary = canary_pair(_random_rows(num_examples, dim, num_classes, feature_norm, seed),
-                                       feature_norm=feature_norm, num_classes=num_classes)
+    without, with_canary = canary_pair(
+        _random_rows(num_examples, dim, num_classes, feature_norm, seed),
+        feature_norm=feature_norm,
+        num_classes=num_classes,
+    )
     c = feature_norm
     return AuditedMechanism(
-        name="least squares", release=least_squares_release, without=without,
-        with_canary=with_canary, epsilon=epsilon, delta=delta, symmetric=("X^T X",),
+        name="least squares",
+        release=least_squares_release,
+        without=without,
+        with_canary=with_canary,
+        epsilon=epsilon,
+        delta=delta,
+        symmetric=("X^T X",),
         scales={"cov_std": cov_std, "xty_std": xty_std},
         true_epsilon=gdp_epsilon(_mu([(c * c, cov_std), (c, xty_std)]), delta),
         broken="noise std halved" if broken else "",
@@ -214,8 +231,7 @@ def least_squares_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8
 
 def least_squares_per_class_release(key, x, y, scales):
     """The per-class Grams and X^T Y as ``dp_least_squares(alpha != 1)`` releases them."""
-    a, b = least_squares_statistics(key, x, y, scales["cov_std"], scales["xty_std"],
-                                    per_class=True)
+    a, b = least_squares_statistics(key, x, y, scales["cov_std"], scales["xty_std"], per_class=True)
     return {"per-class X_k^T X_k": a, "X^T Y": b}
 
 
@@ -227,14 +243,23 @@ def least_squares_shared_noise_release(key, x, y, scales):
     d, k = _shape(x, y)
     k_cov, k_xty = jax.random.split(key)
     noise = symmetric_gaussian_noise(k_cov, d, scales["cov_std"])  # broadcast over classes
-    return {"per-class X_k^T X_k": statistics.class_grams(x, y) + noise,
-            "X^T Y": statistics.cross(x, y) + gaussian_noise(k_xty, (d, k), scales["xty_std"])}
+    return {
+        "per-class X_k^T X_k": statistics.class_grams(x, y) + noise,
+        "X^T Y": statistics.cross(x, y) + gaussian_noise(k_xty, (d, k), scales["xty_std"]),
+    }
 
 
-def least_squares_per_class_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 6,
-                                      num_classes: int = 3, num_examples: int = 16,
-                                      feature_norm: float = 1.0, broken: str | None = None,
-                                      seed: int = 0) -> AuditedMechanism:
+def least_squares_per_class_mechanism(
+    epsilon: float,
+    delta: float = 1e-5,
+    *,
+    dim: int = 6,
+    num_classes: int = 3,
+    num_examples: int = 16,
+    feature_norm: float = 1.0,
+    broken: str | None = None,
+    seed: int = 0,
+) -> AuditedMechanism:
     """The papers' least squares variant (alpha != 1): the K per-class Grams X_k^T X_k
     (sensitivity C^2 together: the canary is in one class) and X^T Y (sensitivity C).
 
@@ -244,15 +269,24 @@ def least_squares_per_class_mechanism(epsilon: float, delta: float = 1e-5, *, di
     _check_broken(broken, ("shared_noise",))
     rel = least_squares_releases(epsilon, delta, feature_norm=feature_norm, alpha=0.5)
     cov_std, xty_std = rel[0].noise_std, rel[1].noise_std
-    without, with_canary = canary_pair(_random_rows(num_examples, dim, num_classes, feature_norm, seed),
-                                       feature_norm=feature_norm, num_classes=num_classes)
+    without, with_canary = canary_pair(
+        _random_rows(num_examples, dim, num_classes, feature_norm, seed),
+        feature_norm=feature_norm,
+        num_classes=num_classes,
+    )
     c = feature_norm
     return AuditedMechanism(
         name="least squares, per-class Grams",
         release=least_squares_shared_noise_release if broken else least_squares_per_class_release,
-        without=without, with_canary=with_canary, epsilon=epsilon, delta=delta,
-        symmetric=("per-class X_k^T X_k",), scales={"cov_std": cov_std, "xty_std": xty_std},
-        true_epsilon=math.inf if broken else gdp_epsilon(_mu([(c * c, cov_std), (c, xty_std)]), delta),
+        without=without,
+        with_canary=with_canary,
+        epsilon=epsilon,
+        delta=delta,
+        symmetric=("per-class X_k^T X_k",),
+        scales={"cov_std": cov_std, "xty_std": xty_std},
+        true_epsilon=math.inf
+        if broken
+        else gdp_epsilon(_mu([(c * c, cov_std), (c, xty_std)]), delta),
         broken="one noise matrix shared by all classes" if broken else "",
     )
 
@@ -265,8 +299,18 @@ def dp_gd_release(key, x, y, scales):
     d, k = _shape(x, y)
     n = x.shape[0] * x.shape[1]
     w0 = jnp.zeros((d, k), x.dtype)
-    w1, _ = dpsgd_weights(key, (x, y), w0, scales["std"], scales["grad_clip"], 1.0, steps=1,
-                          optimizer="sgd", sampling_rate=1.0, num_examples=n)
+    w1, _ = dpsgd_weights(
+        key,
+        (x, y),
+        w0,
+        scales["std"],
+        scales["grad_clip"],
+        1.0,
+        steps=1,
+        optimizer="sgd",
+        sampling_rate=1.0,
+        num_examples=n,
+    )
     return {"clipped gradient sum": -n * w1}
 
 
@@ -279,8 +323,14 @@ def dp_gd_batch_clipping_release(key, x, y, scales):
     return {"clipped gradient sum": total + gaussian_noise(key, total.shape, scales["std"])}
 
 
-def dp_gd_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8, grad_clip: float = 0.25,
-                    broken: str | None = None) -> AuditedMechanism:
+def dp_gd_mechanism(
+    epsilon: float,
+    delta: float = 1e-5,
+    *,
+    dim: int = 8,
+    grad_clip: float = 0.25,
+    broken: str | None = None,
+) -> AuditedMechanism:
     """One full-batch DP-GD step (softmax loss, K = 2, C = 1, W = 0): the clipped gradient sum.
 
     The library's mechanism is ``dpsgd_weights`` itself (:func:`dp_gd_release`), noise from
@@ -292,14 +342,20 @@ def dp_gd_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8, grad_c
     _check_broken(broken, ("batch_clipping",))
     g = _validate.check_positive("grad_clip", grad_clip)
     if g > 0.35:
-        raise ValueError(f"grad_clip must be <= 0.35 so both gradients get clipped, got {grad_clip!r}")
+        raise ValueError(
+            f"grad_clip must be <= 0.35 so both gradients get clipped, got {grad_clip!r}"
+        )
     x = np.zeros((1, dim), np.float32)
     x[0, 0] = 0.5
     without, with_canary = canary_pair((x, [0]), feature_norm=1.0, num_classes=2, canary_label=1)
     std = dpsgd_release(epsilon, delta, num_examples=2, steps=1, grad_clip=g).noise_std
     return AuditedMechanism(
-        name="DP-GD", release=dp_gd_batch_clipping_release if broken else dp_gd_release,
-        without=without, with_canary=with_canary, epsilon=epsilon, delta=delta,
+        name="DP-GD",
+        release=dp_gd_batch_clipping_release if broken else dp_gd_release,
+        without=without,
+        with_canary=with_canary,
+        epsilon=epsilon,
+        delta=delta,
         scales={"std": std, "grad_clip": g},
         true_epsilon=gdp_epsilon((2 * g if broken else g) / std, delta),
         broken="per-batch instead of per-example clipping" if broken else "",
@@ -309,14 +365,30 @@ def dp_gd_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8, grad_c
 def newton_release(key, x, y, scales):
     """One DP-Newton step's releases at W = 0 (``newton_step_releases``)."""
     d, k = _shape(x, y)
-    hess, grad = newton_step_releases(key, jnp.zeros((d, k), x.dtype), x, y, scales["hess_std"],
-                                      scales["grad_std"], scales["grad_clip"])
+    hess, grad = newton_step_releases(
+        key,
+        jnp.zeros((d, k), x.dtype),
+        x,
+        y,
+        scales["hess_std"],
+        scales["grad_std"],
+        scales["grad_clip"],
+    )
     return {"one-vs-all Hessians": hess, "clipped gradient sum": grad}
 
 
-def newton_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8, num_classes: int = 6,
-                     num_examples: int = 16, grad_clip: float = 0.5, hessian_share: float = 0.9,
-                     broken: str | None = None, seed: int = 0) -> AuditedMechanism:
+def newton_mechanism(
+    epsilon: float,
+    delta: float = 1e-5,
+    *,
+    dim: int = 8,
+    num_classes: int = 6,
+    num_examples: int = 16,
+    grad_clip: float = 0.5,
+    hessian_share: float = 0.9,
+    broken: str | None = None,
+    seed: int = 0,
+) -> AuditedMechanism:
     """One DP-Newton step at W = 0 (C = 1): the K one-vs-all Hessians and the gradient sum.
 
     Noise from ``newton_releases(steps=1)``; ``broken="forgot_sqrt_k"`` calibrates with
@@ -328,17 +400,30 @@ def newton_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8, num_c
     if g > math.sqrt(k) / 2:
         raise ValueError(f"grad_clip must be <= sqrt(K)/2 = {math.sqrt(k) / 2:.3g}, got {g!r}")
     if broken:
-        rel = calibrate_full_batch(epsilon, delta, [("one-vs-all Hessians", 0.25, 1, hessian_share),
-                                                    ("clipped gradient sum", g, 1, 1 - hessian_share)])
+        rel = calibrate_full_batch(
+            epsilon,
+            delta,
+            [
+                ("one-vs-all Hessians", 0.25, 1, hessian_share),
+                ("clipped gradient sum", g, 1, 1 - hessian_share),
+            ],
+        )
     else:
-        rel = newton_releases(epsilon, delta, num_classes=k, steps=1, grad_clip=g,
-                              hessian_share=hessian_share)
+        rel = newton_releases(
+            epsilon, delta, num_classes=k, steps=1, grad_clip=g, hessian_share=hessian_share
+        )
     hess_std, grad_std = rel[0].noise_std, rel[1].noise_std
-    without, with_canary = canary_pair(_random_rows(num_examples, dim, k, 1.0, seed),
-                                       feature_norm=1.0, num_classes=k)
+    without, with_canary = canary_pair(
+        _random_rows(num_examples, dim, k, 1.0, seed), feature_norm=1.0, num_classes=k
+    )
     return AuditedMechanism(
-        name="DP-Newton", release=newton_release, without=without, with_canary=with_canary,
-        epsilon=epsilon, delta=delta, symmetric=("one-vs-all Hessians",),
+        name="DP-Newton",
+        release=newton_release,
+        without=without,
+        with_canary=with_canary,
+        epsilon=epsilon,
+        delta=delta,
+        symmetric=("one-vs-all Hessians",),
         scales={"hess_std": hess_std, "grad_std": grad_std, "grad_clip": g},
         true_epsilon=gdp_epsilon(_mu([(math.sqrt(k) / 4, hess_std), (g, grad_std)]), delta),
         broken="Hessian sensitivity without sqrt(K)" if broken else "",
@@ -349,15 +434,34 @@ def fc_release(key, x, y, scales):
     """DP-FC's covariance and first gradient release at W = 0 (keys as in fc_weights)."""
     d, k = _shape(x, y)
     k_cov, k_steps = jax.random.split(key)
-    grad = noisy_gradient_sum(jax.random.split(k_steps, 1)[0], jnp.zeros((d, k), x.dtype), x, y,
-                              scales["grad_clip"], scales["grad_std"], loss="ova")
-    return {"feature covariance X^T X": noisy_covariance(k_cov, x, scales["cov_std"]),
-            "clipped gradient sum": grad}
+    grad = noisy_gradient_sum(
+        jax.random.split(k_steps, 1)[0],
+        jnp.zeros((d, k), x.dtype),
+        x,
+        y,
+        scales["grad_clip"],
+        scales["grad_std"],
+        loss="ova",
+    )
+    return {
+        "feature covariance X^T X": noisy_covariance(k_cov, x, scales["cov_std"]),
+        "clipped gradient sum": grad,
+    }
 
 
-def fc_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8, num_classes: int = 2,
-                 num_examples: int = 16, feature_norm: float = 3.0, grad_clip: float = 1.0,
-                 cov_share: float = 0.5, broken: str | None = None, seed: int = 0) -> AuditedMechanism:
+def fc_mechanism(
+    epsilon: float,
+    delta: float = 1e-5,
+    *,
+    dim: int = 8,
+    num_classes: int = 2,
+    num_examples: int = 16,
+    feature_norm: float = 3.0,
+    grad_clip: float = 1.0,
+    cov_share: float = 0.5,
+    broken: str | None = None,
+    seed: int = 0,
+) -> AuditedMechanism:
     """DP-FC's covariance X^T X and its first gradient sum (one-vs-all loss, W = 0).
 
     Noise from ``fc_releases(steps=1)``; ``broken="forgot_square"`` calibrates the
@@ -366,18 +470,34 @@ def fc_mechanism(epsilon: float, delta: float = 1e-5, *, dim: int = 8, num_class
     _check_broken(broken, ("forgot_square",))
     c, g = feature_norm, grad_clip
     if g > c * math.sqrt(num_classes) / 2:
-        raise ValueError(f"grad_clip must be <= C sqrt(K)/2 so the canary's gradient is clipped, got {g!r}")
+        raise ValueError(
+            f"grad_clip must be <= C sqrt(K)/2 so the canary's gradient is clipped, got {g!r}"
+        )
     if broken:
-        rel = calibrate_full_batch(epsilon, delta, [("feature covariance X^T X", c, 1, cov_share),
-                                                    ("clipped gradient sum", g, 1, 1 - cov_share)])
+        rel = calibrate_full_batch(
+            epsilon,
+            delta,
+            [
+                ("feature covariance X^T X", c, 1, cov_share),
+                ("clipped gradient sum", g, 1, 1 - cov_share),
+            ],
+        )
     else:
         rel = fc_releases(epsilon, delta, steps=1, feature_norm=c, grad_clip=g, cov_share=cov_share)
     cov_std, grad_std = rel[0].noise_std, rel[1].noise_std
-    without, with_canary = canary_pair(_random_rows(num_examples, dim, num_classes, c, seed),
-                                       feature_norm=c, num_classes=num_classes)
+    without, with_canary = canary_pair(
+        _random_rows(num_examples, dim, num_classes, c, seed),
+        feature_norm=c,
+        num_classes=num_classes,
+    )
     return AuditedMechanism(
-        name="DP-FC", release=fc_release, without=without, with_canary=with_canary,
-        epsilon=epsilon, delta=delta, symmetric=("feature covariance X^T X",),
+        name="DP-FC",
+        release=fc_release,
+        without=without,
+        with_canary=with_canary,
+        epsilon=epsilon,
+        delta=delta,
+        symmetric=("feature covariance X^T X",),
         scales={"cov_std": cov_std, "grad_std": grad_std, "grad_clip": g},
         true_epsilon=gdp_epsilon(_mu([(c * c, cov_std), (g, grad_std)]), delta),
         broken="covariance sensitivity C instead of C^2" if broken else "",
@@ -394,9 +514,19 @@ def dp_sgd_release(key, x, y, scales, *, sampling_rate):
     n, d = x.shape
     k = y.shape[-1]
     q = sampling_rate
-    w1, _ = dpsgd_weights(key, (x, y), jnp.zeros((d, k), x.dtype), scales["std"],
-                          scales["grad_clip"], 1.0, steps=1, optimizer="sgd", sampling_rate=q,
-                          num_examples=n, physical_batch_size=physical_chunk(q, n))
+    w1, _ = dpsgd_weights(
+        key,
+        (x, y),
+        jnp.zeros((d, k), x.dtype),
+        scales["std"],
+        scales["grad_clip"],
+        1.0,
+        steps=1,
+        optimizer="sgd",
+        sampling_rate=q,
+        num_examples=n,
+        physical_batch_size=physical_chunk(q, n),
+    )
     return {"clipped gradient sum": -q * n * w1}
 
 
@@ -412,18 +542,29 @@ def _poisson_canary_pair(num_examples, dim, grad_clip, canary_label):
     ``grad_clip``."""
     g = _validate.check_positive("grad_clip", grad_clip)
     if g > math.sqrt(0.5):
-        raise ValueError(f"grad_clip must be <= sqrt(1/2) so the canary's gradient is clipped, got {grad_clip!r}")
+        raise ValueError(
+            f"grad_clip must be <= sqrt(1/2) so the canary's gradient is clipped, got {grad_clip!r}"
+        )
     x = np.zeros((num_examples - 1, dim), np.float32)
-    pairs = canary_pair((x, [0] * (num_examples - 1)), feature_norm=1.0, num_classes=2,
-                        canary_label=canary_label)
-    without, with_canary = (tuple(a.reshape(-1, a.shape[-1])[:num_examples] for a in pair)
-                            for pair in pairs)
+    pairs = canary_pair(
+        (x, [0] * (num_examples - 1)), feature_norm=1.0, num_classes=2, canary_label=canary_label
+    )
+    without, with_canary = (
+        tuple(a.reshape(-1, a.shape[-1])[:num_examples] for a in pair) for pair in pairs
+    )
     return without, with_canary, g
 
 
-def dp_sgd_mechanism(noise_multiplier: float = 1.0, delta: float = 1e-5, *, dim: int = 8,
-                     sampling_rate: float = 0.5, num_examples: int = 4, grad_clip: float = 0.5,
-                     broken: str | None = None) -> AuditedMechanism:
+def dp_sgd_mechanism(
+    noise_multiplier: float = 1.0,
+    delta: float = 1e-5,
+    *,
+    dim: int = 8,
+    sampling_rate: float = 0.5,
+    num_examples: int = 4,
+    grad_clip: float = 0.5,
+    broken: str | None = None,
+) -> AuditedMechanism:
     """One Poisson-subsampled DP-SGD step (softmax loss, K = 2, C = 1, W = 0).
 
     The mechanism is ``dpsgd_weights`` with its real Poisson sampling (each row in with
@@ -441,8 +582,11 @@ def dp_sgd_mechanism(noise_multiplier: float = 1.0, delta: float = 1e-5, *, dim:
     without, with_canary, g = _poisson_canary_pair(num_examples, dim, grad_clip, canary_label=1)
     true_epsilon = dpsgd_epsilon(sigma, q, 1, delta, "pld")
     return AuditedMechanism(
-        name="DP-SGD (Poisson)", release=_release_at(dp_sgd_release, q), without=without,
-        with_canary=with_canary, delta=delta,
+        name="DP-SGD (Poisson)",
+        release=_release_at(dp_sgd_release, q),
+        without=without,
+        with_canary=with_canary,
+        delta=delta,
         epsilon=dpsgd_epsilon(sigma, q / 10, 1, delta, "pld") if broken else true_epsilon,
         true_epsilon=true_epsilon,
         scales={"std": sigma * g, "grad_clip": g},
@@ -457,17 +601,33 @@ def fc_sgd_release(key, x, y, scales, *, sampling_rate):
     n, d = x.shape
     q = sampling_rate
     k_cov, k_steps = jax.random.split(key)
-    grad = poisson_noisy_gradient(jax.random.split(k_steps, 1)[0], jnp.zeros((d, y.shape[-1]), x.dtype),
-                                  x, y, scales["grad_clip"], scales["grad_std"], q,
-                                  physical_chunk(q, n))
-    return {"feature covariance X^T X": noisy_covariance(k_cov, x[None], scales["cov_std"]),
-            "clipped gradient sum": q * grad}
+    grad = poisson_noisy_gradient(
+        jax.random.split(k_steps, 1)[0],
+        jnp.zeros((d, y.shape[-1]), x.dtype),
+        x,
+        y,
+        scales["grad_clip"],
+        scales["grad_std"],
+        q,
+        physical_chunk(q, n),
+    )
+    return {
+        "feature covariance X^T X": noisy_covariance(k_cov, x[None], scales["cov_std"]),
+        "clipped gradient sum": q * grad,
+    }
 
 
-def fc_sgd_mechanism(cov_noise_multiplier: float = 0.5, noise_multiplier: float = 2.0,
-                     delta: float = 1e-5, *, dim: int = 8, sampling_rate: float = 0.5,
-                     num_examples: int = 4, grad_clip: float = 0.5,
-                     broken: str | None = None) -> AuditedMechanism:
+def fc_sgd_mechanism(
+    cov_noise_multiplier: float = 0.5,
+    noise_multiplier: float = 2.0,
+    delta: float = 1e-5,
+    *,
+    dim: int = 8,
+    sampling_rate: float = 0.5,
+    num_examples: int = 4,
+    grad_clip: float = 0.5,
+    broken: str | None = None,
+) -> AuditedMechanism:
     """DP-FC-SGD (C = 1, K = 2, W = 0): X^T X once, then one Poisson-subsampled gradient sum.
 
     The claim is the library's PLD accounting of ``fc_sgd_event`` at these noise
@@ -483,8 +643,12 @@ def fc_sgd_mechanism(cov_noise_multiplier: float = 0.5, noise_multiplier: float 
     without, with_canary, g = _poisson_canary_pair(num_examples, dim, grad_clip, canary_label=0)
     true_epsilon = epsilon_of_event(fc_sgd_event(cov_nm, sigma, q, 1), delta, "pld")
     return AuditedMechanism(
-        name="DP-FC-SGD (Poisson)", release=_release_at(fc_sgd_release, q), without=without,
-        with_canary=with_canary, delta=delta, symmetric=("feature covariance X^T X",),
+        name="DP-FC-SGD (Poisson)",
+        release=_release_at(fc_sgd_release, q),
+        without=without,
+        with_canary=with_canary,
+        delta=delta,
+        symmetric=("feature covariance X^T X",),
         epsilon=dpsgd_epsilon(sigma, q, 1, delta, "pld") if broken else true_epsilon,
         true_epsilon=true_epsilon,
         scales={"cov_std": cov_nm, "grad_std": sigma * g, "grad_clip": g},
@@ -508,10 +672,10 @@ BROKEN = {
 }
 
 
-def make_mechanism(name: str, epsilon: float, delta: float = 1e-5, *, broken: bool = False,
-                   **options) -> AuditedMechanism:
+def make_mechanism(
+    name: str, epsilon: float, delta: float = 1e-5, *, broken: bool = False, **options
+) -> AuditedMechanism:
     """``MECHANISMS[name]`` at (epsilon, delta), or its broken variant ``BROKEN[name]``."""
     if name not in MECHANISMS:
         raise ValueError(f"mechanism must be one of {list(MECHANISMS)}, got {name!r}")
     return MECHANISMS[name](epsilon, delta, broken=BROKEN[name] if broken else None, **options)
-

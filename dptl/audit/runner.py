@@ -67,11 +67,12 @@ class AuditResult:
 
     def __str__(self) -> str:
         what = self.name + (f" [BROKEN: {self.broken}]" if self.broken else "")
-        return (f"{what}: claimed eps {self.claimed_epsilon:g}, audited eps >= "
-                f"{self.epsilon_lower_bound:.3f} ({self.confidence:.0%} conf., {self.trials} runs "
-                f"per dataset; TP {self.true_positives}/{self.positives}, FP "
-                f"{self.false_positives}/{self.negatives})"
-                + ("  CAUGHT" if self.caught else ""))
+        return (
+            f"{what}: claimed eps {self.claimed_epsilon:g}, audited eps >= "
+            f"{self.epsilon_lower_bound:.3f} ({self.confidence:.0%} conf., {self.trials} runs "
+            f"per dataset; TP {self.true_positives}/{self.positives}, FP "
+            f"{self.false_positives}/{self.negatives})" + ("  CAUGHT" if self.caught else "")
+        )
 
 
 _COMPILED: dict = {}
@@ -86,17 +87,21 @@ def _runner(mech: AuditedMechanism):
     cache_key = (mech.release, mech.symmetric)
     fn = _COMPILED.get(cache_key)
     if fn is None:
+
         def run(key, index, x, y, scales):
             return mech.observe(mech.release(jax.random.fold_in(key, index), x, y, scales))
 
         runs = jax.vmap(run, in_axes=(None, 0, None, None, None))
         chunk = lambda key, start, x, y, scales: runs(
-            key, start + jnp.arange(CHUNK, dtype=jnp.uint32), x, y, scales)
+            key, start + jnp.arange(CHUNK, dtype=jnp.uint32), x, y, scales
+        )
         fn = _COMPILED[cache_key] = jax.jit(chunk)
     return fn
 
 
-def sample_releases(mech: AuditedMechanism, key: jax.Array, runs: int, *, canary: bool) -> np.ndarray:
+def sample_releases(
+    mech: AuditedMechanism, key: jax.Array, runs: int, *, canary: bool
+) -> np.ndarray:
     """(runs, m) flattened releases of runs 0..runs-1 on D' (canary) or D."""
     runs = _validate.check_positive_int("runs", runs)
     fn = _runner(mech)
@@ -125,7 +130,9 @@ def _keys(key):
 
 def _scorer(sel0: np.ndarray, sel1: np.ndarray):
     m0, m1 = sel0.mean(0), sel1.mean(0)
-    cov = 0.5 * (np.atleast_2d(np.cov(sel0, rowvar=False)) + np.atleast_2d(np.cov(sel1, rowvar=False)))
+    cov = 0.5 * (
+        np.atleast_2d(np.cov(sel0, rowvar=False)) + np.atleast_2d(np.cov(sel1, rowvar=False))
+    )
     # a tiny ridge keeps near-singular directions (noise shared between coordinates, which
     # leaves their difference noise-free) in the test, with very large weights
     ridge = 1e-12 * max(np.trace(cov) / len(cov), 1e-300)
@@ -137,17 +144,33 @@ def _result(mech, choice, e0, e1, trials, sel, confidence, keep_scores=False):
     tp, pos, fp, neg = choice.counts(e0, e1)
     eps = epsilon_lower_bound(tp, pos, fp, neg, delta=mech.delta, confidence=confidence)
     return AuditResult(
-        name=mech.name, broken=mech.broken, claimed_epsilon=mech.epsilon,
-        true_epsilon=mech.true_epsilon, delta=mech.delta, confidence=confidence, trials=trials,
-        selection_trials=sel, epsilon_lower_bound=float(eps), test=choice, true_positives=tp,
-        positives=pos, false_positives=fp, negatives=neg,
+        name=mech.name,
+        broken=mech.broken,
+        claimed_epsilon=mech.epsilon,
+        true_epsilon=mech.true_epsilon,
+        delta=mech.delta,
+        confidence=confidence,
+        trials=trials,
+        selection_trials=sel,
+        epsilon_lower_bound=float(eps),
+        test=choice,
+        true_positives=tp,
+        positives=pos,
+        false_positives=fp,
+        negatives=neg,
         scores=(e0, e1) if keep_scores else None,
     )
 
 
-def audit_curve(mech: AuditedMechanism, key: jax.Array, trials: Sequence[int], *,
-                confidence: float = 0.95, selection_fraction: float = 0.25,
-                keep_scores: bool = False) -> list[AuditResult]:
+def audit_curve(
+    mech: AuditedMechanism,
+    key: jax.Array,
+    trials: Sequence[int],
+    *,
+    confidence: float = 0.95,
+    selection_fraction: float = 0.25,
+    keep_scores: bool = False,
+) -> list[AuditResult]:
     """:func:`audit` at every number of ``trials``, sharing the runs (prefixes of the largest).
 
     Each point is a valid audit on its own (probability >= ``confidence``); the largest
@@ -168,15 +191,23 @@ def audit_curve(mech: AuditedMechanism, key: jax.Array, trials: Sequence[int], *
     out = []
     for t, (s, e) in zip(trials, splits, strict=True):
         score = _scorer(sel0[:s], sel1[:s])
-        choice = choose_threshold(score(sel0[:s]), score(sel1[:s]), delta=mech.delta,
-                                  confidence=confidence)
-        out.append(_result(mech, choice, score(ev0[:e]), score(ev1[:e]), t, s, confidence,
-                           keep_scores))
+        choice = choose_threshold(
+            score(sel0[:s]), score(sel1[:s]), delta=mech.delta, confidence=confidence
+        )
+        out.append(
+            _result(mech, choice, score(ev0[:e]), score(ev1[:e]), t, s, confidence, keep_scores)
+        )
     return out
 
 
-def audit(mech: AuditedMechanism, key: jax.Array, *, trials: int, confidence: float = 0.95,
-          selection_fraction: float = 0.25) -> AuditResult:
+def audit(
+    mech: AuditedMechanism,
+    key: jax.Array,
+    *,
+    trials: int,
+    confidence: float = 0.95,
+    selection_fraction: float = 0.25,
+) -> AuditResult:
     """Empirical lower bound on the epsilon of ``mech`` from ``trials`` runs per dataset.
 
     ``selection_fraction`` of the runs choose the test, the rest evaluate it. The bound
@@ -188,7 +219,6 @@ def audit(mech: AuditedMechanism, key: jax.Array, *, trials: int, confidence: fl
         raise TypeError(f"mech must be an AuditedMechanism, got {type(mech).__name__}")
     if isinstance(trials, Sequence):
         raise TypeError("trials must be one integer (use audit_curve for several)")
-    return audit_curve(mech, key, [trials], confidence=confidence,
-                       selection_fraction=selection_fraction)[0]
-
-
+    return audit_curve(
+        mech, key, [trials], confidence=confidence, selection_fraction=selection_fraction
+    )[0]

@@ -27,13 +27,26 @@ __all__ = ["ARCHIVES", "load_cifar", "default_cache_dir"]
 
 # name -> (url, md5, top folder, train members, test member, label key, meta member, names key)
 ARCHIVES = {
-    "cifar10": ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-                "c58f30108f718f92721af3b95e74349a", "cifar-10-batches-py",
-                [f"data_batch_{i}" for i in range(1, 6)], "test_batch", b"labels",
-                "batches.meta", b"label_names"),
-    "cifar100": ("https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-                 "eb9058c3a382ffc7106e4002c42a8d85", "cifar-100-python", ["train"], "test",
-                 b"fine_labels", "meta", b"fine_label_names"),
+    "cifar10": (
+        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+        "c58f30108f718f92721af3b95e74349a",
+        "cifar-10-batches-py",
+        [f"data_batch_{i}" for i in range(1, 6)],
+        "test_batch",
+        b"labels",
+        "batches.meta",
+        b"label_names",
+    ),
+    "cifar100": (
+        "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+        "eb9058c3a382ffc7106e4002c42a8d85",
+        "cifar-100-python",
+        ["train"],
+        "test",
+        b"fine_labels",
+        "meta",
+        b"fine_label_names",
+    ),
 }
 
 _RECONSTRUCT = np.ndarray((0,)).__reduce__()[0]
@@ -87,9 +100,15 @@ def _read_batch(tar: tarfile.TarFile, member: str) -> dict:
     return _NumpyUnpickler(io.BytesIO(f.read()), encoding="bytes").load()
 
 
-def load_cifar(name: str = "cifar10", *, archive: str | os.PathLike | None = None,
-               cache_dir: str | os.PathLike | None = None, url: str | None = None,
-               md5: str | None = None, download: bool = True) -> ImageDataset:
+def load_cifar(
+    name: str = "cifar10",
+    *,
+    archive: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    url: str | None = None,
+    md5: str | None = None,
+    download: bool = True,
+) -> ImageDataset:
     """CIFAR-10/100 as uint8 (N, 32, 32, 3) images in the archive's order.
 
     ``archive`` reads a local copy of the official ``.tar.gz`` as is; otherwise the
@@ -106,6 +125,7 @@ def load_cifar(name: str = "cifar10", *, archive: str | os.PathLike | None = Non
         archive = _download(url or off_url, md5 or off_md5, dest)
     try:
         with tarfile.open(archive, "r:gz") as tar:
+
             def split(members):
                 batches = [_read_batch(tar, f"{top}/{m}") for m in members]
                 x = np.concatenate([np.asarray(b[b"data"], np.uint8) for b in batches])
@@ -116,6 +136,14 @@ def load_cifar(name: str = "cifar10", *, archive: str | os.PathLike | None = Non
             x_test, y_test = split([test_member])
             class_names = [n.decode() for n in _read_batch(tar, f"{top}/{meta}")[names_key]]
     except (tarfile.TarError, KeyError, EOFError, pickle.UnpicklingError, OSError) as err:
-        raise ValueError(f"{archive} is not a valid {name} python-version archive: {err!r}") from None
-    return ImageDataset(name, np.ascontiguousarray(x_train), y_train,
-                        np.ascontiguousarray(x_test), y_test, class_names)
+        raise ValueError(
+            f"{archive} is not a valid {name} python-version archive: {err!r}"
+        ) from None
+    return ImageDataset(
+        name,
+        np.ascontiguousarray(x_train),
+        y_train,
+        np.ascontiguousarray(x_test),
+        y_test,
+        class_names,
+    )

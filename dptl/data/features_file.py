@@ -68,7 +68,9 @@ def _parse_header(path: Path, blob: bytes) -> dict[str, Any]:
     try:
         header = json.loads(blob.decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise FeatureFileError(f"{path}: the {_HEADER!r} header is not valid JSON ({err})") from None
+        raise FeatureFileError(
+            f"{path}: the {_HEADER!r} header is not valid JSON ({err})"
+        ) from None
     if not isinstance(header, dict):
         raise FeatureFileError(
             f"{path}: the {_HEADER!r} header must be a JSON object, got a {type(header).__name__}"

@@ -24,8 +24,14 @@ import numpy as np
 
 from dptl.data.features_file import FeatureSet
 
-__all__ = ["SHIPPED", "COMPARISONS", "shipped_dir", "load_shipped", "raw_pixel_features",
-           "load_comparison"]
+__all__ = [
+    "SHIPPED",
+    "COMPARISONS",
+    "shipped_dir",
+    "load_shipped",
+    "raw_pixel_features",
+    "load_comparison",
+]
 
 SHIPPED = {
     "efficientnet_lite0_112": "fashion_mnist_efficientnet_lite0_112.npz",
@@ -33,8 +39,12 @@ SHIPPED = {
     "efficientnet_lite0_random_112": "fashion_mnist_efficientnet_lite0_random_112_10k.npz",
     "sklearn_digits_efficientnet_lite0_112": "sklearn_digits_efficientnet_lite0_112.npz",
 }
-COMPARISONS = ("raw_pixels", "efficientnet_lite0_random_112", "efficientnet_lite0_32",
-               "efficientnet_lite0_112")
+COMPARISONS = (
+    "raw_pixels",
+    "efficientnet_lite0_random_112",
+    "efficientnet_lite0_32",
+    "efficientnet_lite0_112",
+)
 COMPARISON_TRAIN = 10_000
 
 
@@ -56,10 +66,21 @@ def raw_pixel_features(num_train: int | None = None, num_test: int | None = None
 
     ds = load_fashion_mnist()
     flat = lambda x: (x.reshape(len(x), -1) / np.float32(255)).astype(np.float32)  # noqa: E731
-    return FeatureSet(flat(ds.x_train[:num_train]), ds.y_train[:num_train],
-                      flat(ds.x_test[:num_test]), ds.y_test[:num_test], ds.class_names,
-                      {"dataset": "fashion_mnist", "backbone": "raw_pixels", "resolution": 28,
-                       "layer": "pixels", "preprocessing": "x / 255, flattened", "dim": 784})
+    return FeatureSet(
+        flat(ds.x_train[:num_train]),
+        ds.y_train[:num_train],
+        flat(ds.x_test[:num_test]),
+        ds.y_test[:num_test],
+        ds.class_names,
+        {
+            "dataset": "fashion_mnist",
+            "backbone": "raw_pixels",
+            "resolution": 28,
+            "layer": "pixels",
+            "preprocessing": "x / 255, flattened",
+            "dim": 784,
+        },
+    )
 
 
 def load_comparison(name: str) -> FeatureSet:

@@ -17,8 +17,9 @@ def _import_tfds():
     try:
         import tensorflow_datasets as tfds
     except ImportError:
-        raise ImportError("TFDS datasets need tensorflow-datasets; install with: "
-                          "pip install 'dptl[data]'") from None
+        raise ImportError(
+            "TFDS datasets need tensorflow-datasets; install with: pip install 'dptl[data]'"
+        ) from None
     return tfds
 
 
@@ -30,14 +31,23 @@ def _to_arrays(source, image_key: str, label_key: str):
         labels.append(int(example[label_key]))
     shapes = {im.shape for im in images}
     if len(shapes) > 1:
-        raise ValueError(f"images of the TFDS dataset have different shapes {sorted(shapes)[:3]}...; "
-                         "dptl needs fixed-size images (resize them when preparing the data)")
+        raise ValueError(
+            f"images of the TFDS dataset have different shapes {sorted(shapes)[:3]}...; "
+            "dptl needs fixed-size images (resize them when preparing the data)"
+        )
     return np.stack(images), np.asarray(labels, np.int32)
 
 
-def load_tfds(name: str, *, data_dir: str | None = None, download: bool = True,
-              train_split: str = "train", test_split: str = "test",
-              image_key: str = "image", label_key: str = "label") -> ImageDataset:
+def load_tfds(
+    name: str,
+    *,
+    data_dir: str | None = None,
+    download: bool = True,
+    train_split: str = "train",
+    test_split: str = "test",
+    image_key: str = "image",
+    label_key: str = "label",
+) -> ImageDataset:
     """A TFDS image-classification dataset (e.g. "cifar10", "cifar100") as uint8 arrays.
 
     Rows keep the split's stored order. ``download=True`` prepares the dataset (in the
@@ -45,9 +55,13 @@ def load_tfds(name: str, *, data_dir: str | None = None, download: bool = True,
     """
     tfds = _import_tfds()
     try:
-        sources = tfds.data_source(name, split=[train_split, test_split], data_dir=data_dir,
-                                   download=download,
-                                   builder_kwargs={"file_format": "array_record"})
+        sources = tfds.data_source(
+            name,
+            split=[train_split, test_split],
+            data_dir=data_dir,
+            download=download,
+            builder_kwargs={"file_format": "array_record"},
+        )
     except tfds.core.registered.DatasetNotFoundError as err:
         raise ValueError(f"unknown TFDS dataset {name!r}: {err}") from None
     train, test = sources

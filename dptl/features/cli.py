@@ -17,30 +17,52 @@ __all__ = ["add_extract_parser", "run_extract"]
 def add_extract_parser(subparsers) -> argparse.ArgumentParser:
     """Register the ``extract`` subcommand on ``subparsers`` (``func`` = ``run_extract``)."""
     p = subparsers.add_parser(
-        "extract", help="extract backbone features of a dataset into a feature file",
+        "extract",
+        help="extract backbone features of a dataset into a feature file",
         description="Extract features of a dataset's train and test images with a pretrained "
         "backbone and write them in the dptl feature-file format. An interrupted run "
         "resumes from its chunks when run again with the same arguments.",
     )
-    p.add_argument("--dataset", required=True,
-                   help="fashion_mnist, sklearn_digits, cifar10, cifar100 or tfds:<name>")
+    p.add_argument(
+        "--dataset",
+        required=True,
+        help="fashion_mnist, sklearn_digits, cifar10, cifar100 or tfds:<name>",
+    )
     p.add_argument("--backbone", required=True, help="efficientnet_lite0, vit_b16, ...")
     p.add_argument("--resolution", type=int, required=True, help="input size in pixels")
     p.add_argument("--out", required=True, help="output feature file (.npz)")
-    p.add_argument("--layer", default=None,
-                   help="feature layer (efficientnet_lite0: block [320-d, default], head, logits)")
-    p.add_argument("--weights", default="imagenet",
-                   help="'imagenet', 'random' (with --seed) or a checkpoint path/URL")
+    p.add_argument(
+        "--layer",
+        default=None,
+        help="feature layer (efficientnet_lite0: block [320-d, default], head, logits)",
+    )
+    p.add_argument(
+        "--weights",
+        default="imagenet",
+        help="'imagenet', 'random' (with --seed) or a checkpoint path/URL",
+    )
     p.add_argument("--seed", type=int, default=0, help="key for --weights random")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--dtype", default="float16", choices=["float16", "float32"],
-                   help="dtype of the stored features")
-    p.add_argument("--limit", type=int, default=None,
-                   help="only the first N train and N test images (for quick tries)")
-    p.add_argument("--chunk-dir", default=None,
-                   help="where chunks go while running (default: OUT.chunks, removed at the end)")
-    p.add_argument("--chunk-batches", type=int, default=16,
-                   help="batches per resumable chunk (default 16)")
+    p.add_argument(
+        "--dtype",
+        default="float16",
+        choices=["float16", "float32"],
+        help="dtype of the stored features",
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="only the first N train and N test images (for quick tries)",
+    )
+    p.add_argument(
+        "--chunk-dir",
+        default=None,
+        help="where chunks go while running (default: OUT.chunks, removed at the end)",
+    )
+    p.add_argument(
+        "--chunk-batches", type=int, default=16, help="batches per resumable chunk (default 16)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run_extract)
     return p
@@ -70,43 +92,75 @@ def run_extract(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     for split in ("train", "test"):
         images = getattr(data, f"x_{split}")[: args.limit]
-        feats[split] = extract(backbone, images, resolution=args.resolution, layer=layer,
-                               batch_size=args.batch_size, out_dtype=np.dtype(args.dtype),
-                               chunk_dir=chunk_dir / split, chunk_batches=args.chunk_batches,
-                               progress=not args.no_progress,
-                               desc=f"{args.dataset} {split}")
+        feats[split] = extract(
+            backbone,
+            images,
+            resolution=args.resolution,
+            layer=layer,
+            batch_size=args.batch_size,
+            out_dtype=np.dtype(args.dtype),
+            chunk_dir=chunk_dir / split,
+            chunk_batches=args.chunk_batches,
+            progress=not args.no_progress,
+            desc=f"{args.dataset} {split}",
+        )
     seconds = time.perf_counter() - t0
     if jax.process_index() != 0:
         return 0
     command = "dptl extract " + " ".join(shlex.quote(a) for a in _argv_of(args))
     fs = FeatureSet(
-        feats["train"], data.y_train[: args.limit], feats["test"], data.y_test[: args.limit],
+        feats["train"],
+        data.y_train[: args.limit],
+        feats["test"],
+        data.y_test[: args.limit],
         data.class_names,
         metadata={
-            "dataset": args.dataset, "backbone": args.backbone, "weights": backbone.weights,
-            "resolution": args.resolution, "layer": layer, "dim": backbone.layers[layer],
+            "dataset": args.dataset,
+            "backbone": args.backbone,
+            "weights": backbone.weights,
+            "resolution": args.resolution,
+            "layer": layer,
+            "dim": backbone.layers[layer],
             "preprocessing": "uint8 -> bilinear resize to resolution x resolution, grayscale "
             "repeated to RGB, (x/255 - 0.5)/0.5; global average pooling",
-            "dtype": args.dtype, "compute_dtype": np.dtype(default_compute_dtype()).name,
+            "dtype": args.dtype,
+            "compute_dtype": np.dtype(default_compute_dtype()).name,
             "row_order": "dataset order (train and test as stored)",
             **dataset_metadata(args.dataset),
-            "command": command, "dptl_version": dptl.__version__,
+            "command": command,
+            "dptl_version": dptl.__version__,
         },
     )
     digest = fs.save(out)
     shutil.rmtree(chunk_dir, ignore_errors=True)
     n = fs.num_train + fs.num_test
-    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB, {fs!r}); arrays sha256 {digest}; "
-          f"{n} images in {seconds:.0f} s ({n / seconds:.0f} images/s)", file=sys.stderr)
+    print(
+        f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB, {fs!r}); arrays sha256 {digest}; "
+        f"{n} images in {seconds:.0f} s ({n / seconds:.0f} images/s)",
+        file=sys.stderr,
+    )
     return 0
 
 
 def _argv_of(args: argparse.Namespace) -> list[str]:
     """The command-line options that reproduce ``args`` (provenance, not --chunk-dir)."""
-    argv = ["--dataset", args.dataset, "--backbone", args.backbone,
-            "--resolution", str(args.resolution), "--out", str(args.out)]
-    for opt, default in (("layer", None), ("weights", "imagenet"), ("batch_size", 64),
-                         ("dtype", "float16"), ("limit", None)):
+    argv = [
+        "--dataset",
+        args.dataset,
+        "--backbone",
+        args.backbone,
+        "--resolution",
+        str(args.resolution),
+        "--out",
+        str(args.out),
+    ]
+    for opt, default in (
+        ("layer", None),
+        ("weights", "imagenet"),
+        ("batch_size", 64),
+        ("dtype", "float16"),
+        ("limit", None),
+    ):
         value = getattr(args, opt)
         if value != default:
             argv += [f"--{opt.replace('_', '-')}", str(value)]

@@ -22,8 +22,9 @@ def normalize_rows(x) -> jax.Array:
     return x / jnp.maximum(jnp.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-def linear_probe_accuracy(x_train, y_train, x_test, y_test, *, l2: float = 1e-5,
-                          iterations: int = 500) -> float:
+def linear_probe_accuracy(
+    x_train, y_train, x_test, y_test, *, l2: float = 1e-5, iterations: int = 500
+) -> float:
     """Test accuracy of L2-regularised softmax regression fitted on unit-norm train rows."""
     xtr, xte = normalize_rows(x_train), normalize_rows(x_test)
     ytr = jnp.asarray(y_train)
@@ -33,7 +34,9 @@ def linear_probe_accuracy(x_train, y_train, x_test, y_test, *, l2: float = 1e-5,
     def loss(p):
         w, b = p
         logits = xtr @ w + b
-        return optax.softmax_cross_entropy_with_integer_labels(logits, ytr).mean() + 0.5 * l2 * jnp.sum(w * w)
+        return optax.softmax_cross_entropy_with_integer_labels(
+            logits, ytr
+        ).mean() + 0.5 * l2 * jnp.sum(w * w)
 
     @jax.jit
     def fit(p):

@@ -91,7 +91,9 @@ class _PlainUnpickler(pickle.Unpickler):
     """For the legacy header pickles (magic, version, sys info, keys): no globals at all."""
 
     def find_class(self, module, name):
-        raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in a checkpoint header")
+        raise pickle.UnpicklingError(
+            f"global {module}.{name} is not allowed in a checkpoint header"
+        )
 
 
 def _materialize(ref: _TensorRef, buffers: dict[str, np.ndarray]) -> np.ndarray:

@@ -153,7 +153,9 @@ def _resize_posemb(pos: jax.Array, grid: tuple[int, int]) -> jax.Array:
 def random_variables(config: ViTConfig, key: jax.Array) -> dict:
     """Freshly initialised ViT variables from an explicit key."""
     r = config.pretrain_resolution
-    return jax.jit(functools.partial(ViT(config).init, layer="logits"))(key, jnp.zeros((1, r, r, 3)))
+    return jax.jit(functools.partial(ViT(config).init, layer="logits"))(
+        key, jnp.zeros((1, r, r, 3))
+    )
 
 
 # -- .npz checkpoints -------------------------------------------------------------------------

@@ -66,8 +66,12 @@ class AuditSweep:
             self.true_epsilon[i, j] = curve[0].true_epsilon
             for k, r in enumerate(curve):
                 self.bounds[i, j, k] = r.epsilon_lower_bound
-                self.counts[i, j, k] = (r.true_positives, r.positives, r.false_positives,
-                                        r.negatives)
+                self.counts[i, j, k] = (
+                    r.true_positives,
+                    r.positives,
+                    r.false_positives,
+                    r.negatives,
+                )
                 s0, s1 = r.scores
                 m, sd = s0.mean(), s0.std()
                 self.threshold[i, j, k] = (r.test.threshold - m) / sd
@@ -99,18 +103,22 @@ def audit_sweep(**overrides) -> AuditSweep:
     params = {**AUDIT_DEFAULTS, **overrides}
     unknown = set(params) - set(AUDIT_DEFAULTS)
     if unknown:
-        raise ValueError(f"unknown audit_sweep options {sorted(unknown)}; known: {list(AUDIT_DEFAULTS)}")
+        raise ValueError(
+            f"unknown audit_sweep options {sorted(unknown)}; known: {list(AUDIT_DEFAULTS)}"
+        )
     trials = sorted(int(t) for t in params["trials"])
     params["trials"] = trials
     root = jax.random.key(params["seed"], impl="rbg")
     curves = {}
     for i, eps in enumerate(params["epsilons"]):
         for j in range(len(VARIANTS)):
-            mech = least_squares_mechanism(eps, params["delta"], dim=params["dim"],
-                                           broken="noise_halved" if j else None)
+            mech = least_squares_mechanism(
+                eps, params["delta"], dim=params["dim"], broken="noise_halved" if j else None
+            )
             key = jax.random.fold_in(root, i * len(VARIANTS) + j)
-            curves[i, j] = audit_curve(mech, key, trials, confidence=params["confidence"],
-                                       keep_scores=True)
+            curves[i, j] = audit_curve(
+                mech, key, trials, confidence=params["confidence"], keep_scores=True
+            )
     return AuditSweep(params, curves)
 
 
@@ -125,32 +133,98 @@ def audit_explorer(sweep: AuditSweep) -> Explorer:
     sw = sweep
     trials = sw.trials.astype(float)
     centers = (BINS[:-1] + BINS[1:]) / 2
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.58, 0.42], horizontal_spacing=0.1,
-                        subplot_titles=("audited lower bound ε_lb vs number of runs",
-                                        "test scores on the evaluation runs"))
-    fig.add_scatter(x=trials, y=sw.bounds[0, 0], mode="lines+markers", name="ε_lb, library",
-                    line=dict(color="#1f77b4"), row=1, col=1)  # 0
-    fig.add_scatter(x=trials, y=sw.bounds[0, 1], mode="lines+markers",
-                    name="ε_lb, noise std halved", line=dict(color="#d62728"), row=1, col=1)  # 1
-    fig.add_scatter(x=[trials[0], trials[-1]], y=[1, 1], mode="lines", name="claimed ε",
-                    line=dict(color="black", dash="dash"), row=1, col=1)  # 2
-    fig.add_scatter(x=[trials[0], trials[-1]], y=[1, 1], mode="lines",
-                    name="true ε of the selected variant", line=dict(color="gray", dash="dot"),
-                    row=1, col=1)  # 3
-    fig.add_scatter(x=[trials[0]], y=[0], mode="markers", name="selected",
-                    marker=dict(size=14, color="black", symbol="x"), row=1, col=1)  # 4
-    fig.add_bar(x=centers, y=_bars(sw.hist[0, 0, 0, 0]), name="runs on D (without canary)",
-                marker_color="#7f7f7f", opacity=0.6, row=1, col=2)  # 5
-    fig.add_bar(x=centers, y=_bars(sw.hist[0, 0, 0, 1]), name="runs on D′ (with canary)",
-                marker_color="#ff7f0e", opacity=0.6, row=1, col=2)  # 6
-    fig.add_scatter(x=[0, 0], y=[0.5, 1e5], mode="lines", name="threshold",
-                    line=dict(color="black", dash="dash"), row=1, col=2)  # 7
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.58, 0.42],
+        horizontal_spacing=0.1,
+        subplot_titles=(
+            "audited lower bound ε_lb vs number of runs",
+            "test scores on the evaluation runs",
+        ),
+    )
+    fig.add_scatter(
+        x=trials,
+        y=sw.bounds[0, 0],
+        mode="lines+markers",
+        name="ε_lb, library",
+        line=dict(color="#1f77b4"),
+        row=1,
+        col=1,
+    )  # 0
+    fig.add_scatter(
+        x=trials,
+        y=sw.bounds[0, 1],
+        mode="lines+markers",
+        name="ε_lb, noise std halved",
+        line=dict(color="#d62728"),
+        row=1,
+        col=1,
+    )  # 1
+    fig.add_scatter(
+        x=[trials[0], trials[-1]],
+        y=[1, 1],
+        mode="lines",
+        name="claimed ε",
+        line=dict(color="black", dash="dash"),
+        row=1,
+        col=1,
+    )  # 2
+    fig.add_scatter(
+        x=[trials[0], trials[-1]],
+        y=[1, 1],
+        mode="lines",
+        name="true ε of the selected variant",
+        line=dict(color="gray", dash="dot"),
+        row=1,
+        col=1,
+    )  # 3
+    fig.add_scatter(
+        x=[trials[0]],
+        y=[0],
+        mode="markers",
+        name="selected",
+        marker=dict(size=14, color="black", symbol="x"),
+        row=1,
+        col=1,
+    )  # 4
+    fig.add_bar(
+        x=centers,
+        y=_bars(sw.hist[0, 0, 0, 0]),
+        name="runs on D (without canary)",
+        marker_color="#7f7f7f",
+        opacity=0.6,
+        row=1,
+        col=2,
+    )  # 5
+    fig.add_bar(
+        x=centers,
+        y=_bars(sw.hist[0, 0, 0, 1]),
+        name="runs on D′ (with canary)",
+        marker_color="#ff7f0e",
+        opacity=0.6,
+        row=1,
+        col=2,
+    )  # 6
+    fig.add_scatter(
+        x=[0, 0],
+        y=[0.5, 1e5],
+        mode="lines",
+        name="threshold",
+        line=dict(color="black", dash="dash"),
+        row=1,
+        col=2,
+    )  # 7
     fig.update_xaxes(type="log", title_text="runs per dataset", row=1, col=1)
     fig.update_yaxes(title_text="ε", rangemode="tozero", row=1, col=1)
     fig.update_xaxes(title_text="standardised score (D ~ N(0, 1))", row=1, col=2)
     fig.update_yaxes(type="log", title_text="runs", row=1, col=2)
-    fig.update_layout(height=460, barmode="overlay", margin=dict(t=60, b=40),
-                      legend=dict(orientation="h", y=-0.2, font=dict(size=10)))
+    fig.update_layout(
+        height=460,
+        barmode="overlay",
+        margin=dict(t=60, b=40),
+        legend=dict(orientation="h", y=-0.2, font=dict(size=10)),
+    )
     ymax = np.maximum(sw.true_epsilon.max(1), sw.bounds.max((1, 2))) * 1.1  # per claimed ε
 
     def draw(f, s):
@@ -168,21 +242,31 @@ def audit_explorer(sweep: AuditSweep) -> Explorer:
         f.layout.yaxis2.range = [-0.1, math.log10(top)]
         tp, pos, fp, neg = sw.counts[i, j, k]
         lb = sw.bounds[i, j, k]
-        verdict = ("<b style='color:#d62728'>CAUGHT: the claim is false</b>" if lb > eps
-                   else "consistent with the claim (an audit can only refute)")
+        verdict = (
+            "<b style='color:#d62728'>CAUGHT: the claim is false</b>"
+            if lb > eps
+            else "consistent with the claim (an audit can only refute)"
+        )
         tail = "high" if sw.side[i, j, k] > 0 else "low"
-        return (f"<b>{VARIANTS[j]}, claimed ε = {eps:g}, {sw.trials[k]} runs per dataset</b>: "
-                f"test '{tail} score', TP {tp}/{pos}, FP {fp}/{neg} → audited ε ≥ {lb:.3f} "
-                f"(true ε {sw.true_epsilon[i, j]:.3g}); {verdict}")
+        return (
+            f"<b>{VARIANTS[j]}, claimed ε = {eps:g}, {sw.trials[k]} runs per dataset</b>: "
+            f"test '{tail} score', TP {tp}/{pos}, FP {fp}/{neg} → audited ε ≥ {lb:.3f} "
+            f"(true ε {sw.true_epsilon[i, j]:.3g}); {verdict}"
+        )
 
     controls = [
-        Control("trials", [int(t) for t in sw.trials], label="runs per dataset",
-                initial=int(sw.trials[len(sw.trials) // 2])),
-        Control("epsilon", list(sw.epsilons), label="claimed ε",
-                initial=float(sw.epsilons[len(sw.epsilons) // 2])),
-        Control("variant", list(VARIANTS), label="mechanism", initial=VARIANTS[0],
-                fmt=str),
+        Control(
+            "trials",
+            [int(t) for t in sw.trials],
+            label="runs per dataset",
+            initial=int(sw.trials[len(sw.trials) // 2]),
+        ),
+        Control(
+            "epsilon",
+            list(sw.epsilons),
+            label="claimed ε",
+            initial=float(sw.epsilons[len(sw.epsilons) // 2]),
+        ),
+        Control("variant", list(VARIANTS), label="mechanism", initial=VARIANTS[0], fmt=str),
     ]
     return Explorer(fig, controls, draw)
-
-

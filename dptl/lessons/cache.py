@@ -27,7 +27,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CACHE_DIR", "CACHE_VERSION", "cached", "cache_path", "load_cache", "to_json", "from_json"]
+__all__ = [
+    "CACHE_DIR",
+    "CACHE_VERSION",
+    "cached",
+    "cache_path",
+    "load_cache",
+    "to_json",
+    "from_json",
+]
 
 CACHE_VERSION = 1
 CACHE_DIR = Path(os.environ.get("DPTL_LESSONS_CACHE", Path(__file__).resolve().parent / "cache"))
@@ -71,9 +79,7 @@ def load_cache(name: str) -> dict | None:
     return from_json(json.loads(path.read_text()))
 
 
-def cached(
-    name: str, spec: dict, compute: Callable[[], dict], *, recompute: bool = False
-) -> dict:
+def cached(name: str, spec: dict, compute: Callable[[], dict], *, recompute: bool = False) -> dict:
     """``compute()`` stored under ``name`` for ``spec``; reused while the spec matches.
 
     ``DPTL_LESSONS_RECOMPUTE=1`` forces recomputation (as does ``recompute=True``);

@@ -17,7 +17,9 @@ def _close(answer: float, expected: float, rtol: float, atol: float) -> bool:
     return math.isclose(float(answer), float(expected), rel_tol=rtol, abs_tol=atol)
 
 
-def check(answer, expected: float, *, rtol: float = 0.05, atol: float = 0.0, hint: str = "") -> bool:
+def check(
+    answer, expected: float, *, rtol: float = 0.05, atol: float = 0.0, hint: str = ""
+) -> bool:
     """Print whether ``answer`` is within ``rtol``/``atol`` of ``expected``; return it."""
     if answer is None or answer is Ellipsis:
         print("No answer yet: replace `None` in the exercise cell and run both cells again.")

@@ -28,8 +28,15 @@ def fmt_eps(eps: float) -> str:
 class Control:
     """A named slider over a fixed list of values (what the lesson precomputed)."""
 
-    def __init__(self, name: str, values: Sequence, *, label: str | None = None,
-                 initial=None, fmt: Callable[[Any], str] = lambda v: f"{v:g}"):
+    def __init__(
+        self,
+        name: str,
+        values: Sequence,
+        *,
+        label: str | None = None,
+        initial=None,
+        fmt: Callable[[Any], str] = lambda v: f"{v:g}",
+    ):
         if not values:
             raise ValueError(f"control {name!r} needs at least one value")
         self.name = name
@@ -73,8 +80,14 @@ class Explorer:
     assigns trace properties. It runs inside ``fig.batch_update()``.
     """
 
-    def __init__(self, figure: go.Figure, controls: Sequence[Control],
-                 draw: Callable[[go.FigureWidget, dict], None], *, caption: str = ""):
+    def __init__(
+        self,
+        figure: go.Figure,
+        controls: Sequence[Control],
+        draw: Callable[[go.FigureWidget, dict], None],
+        *,
+        caption: str = "",
+    ):
         self.figure = _portable(go.FigureWidget(figure))
         self.controls = {c.name: c for c in controls}
         self._draw = draw

@@ -30,8 +30,13 @@ from dptl.lessons.explorer import Control, Explorer, fmt_eps
 from dptl.privacy import normalize_rows
 from dptl.solvers.sweep import privacy_utility
 
-__all__ = ["LL_DEFAULTS", "calibrated_simulation", "per_class_subset", "linear_logistic_sweep",
-           "linear_logistic_explorer"]
+__all__ = [
+    "LL_DEFAULTS",
+    "calibrated_simulation",
+    "per_class_subset",
+    "linear_logistic_sweep",
+    "linear_logistic_explorer",
+]
 
 LL_DEFAULTS = dict(
     epsilons=[0.1, 0.5, 2.0, 8.0, float("inf")],
@@ -65,8 +70,9 @@ def _ridge_accuracy(xtr, ytr, xte, yte, k, ridge=1e-3):
     """Non-private least squares on normalised rows (the calibration target)."""
     nrm = lambda z: z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-30)  # noqa: E731
     xtr, xte = nrm(xtr), nrm(xte)
-    w = np.linalg.solve(xtr.T @ xtr + ridge * len(xtr) * np.eye(xtr.shape[1]),
-                        xtr.T @ np.eye(k)[ytr])
+    w = np.linalg.solve(
+        xtr.T @ xtr + ridge * len(xtr) * np.eye(xtr.shape[1]), xtr.T @ np.eye(k)[ytr]
+    )
     return float(np.mean(np.argmax(xte @ w, 1) == yte))
 
 
@@ -100,8 +106,9 @@ def _calibrated_scale(fs: FeatureSet, n_per_class: int = 100, seed: int = 0) -> 
     return float(np.sqrt(lo * hi))
 
 
-def calibrated_simulation(fs: FeatureSet, num_classes: int, n_per_class: int,
-                          n_test_per_class: int, seed: int = 0) -> FeatureSet:
+def calibrated_simulation(
+    fs: FeatureSet, num_classes: int, n_per_class: int, n_test_per_class: int, seed: int = 0
+) -> FeatureSet:
     """Gaussian classes calibrated on the (normalised) real features.
 
     Every class has the real pooled within-class covariance S_w; class centres are
@@ -113,11 +120,17 @@ def calibrated_simulation(fs: FeatureSet, num_classes: int, n_per_class: int,
     """
     centre, chol = _moments(fs)
     scale = _calibrated_scale(fs)
-    xtr, ytr, xte, yte = _draw(centre, chol, scale, num_classes, n_per_class, n_test_per_class,
-                               seed)
-    return FeatureSet(xtr, ytr, xte, yte, tuple(f"sim {k}" for k in range(num_classes)),
-                      {"dataset": f"simulation calibrated on {fs.metadata.get('dataset', '?')}",
-                       "scale": scale})
+    xtr, ytr, xte, yte = _draw(
+        centre, chol, scale, num_classes, n_per_class, n_test_per_class, seed
+    )
+    return FeatureSet(
+        xtr,
+        ytr,
+        xte,
+        yte,
+        tuple(f"sim {k}" for k in range(num_classes)),
+        {"dataset": f"simulation calibrated on {fs.metadata.get('dataset', '?')}", "scale": scale},
+    )
 
 
 def _dataset(fs: FeatureSet, setting: str, n_pc: int, p: dict) -> FeatureSet:
@@ -135,8 +148,12 @@ def compute_linear_logistic(fs: FeatureSet, p: dict) -> dict:
         for n_pc in p["n_per_class"]:
             ds = _dataset(fs, setting, n_pc, p)
             args = (key, ds.x_train, ds.y_train, ds.x_test, ds.y_test)
-            kw = dict(epsilons=p["epsilons"], num_seeds=p["num_seeds"], delta=p["delta"],
-                      num_classes=ds.num_classes)
+            kw = dict(
+                epsilons=p["epsilons"],
+                num_seeds=p["num_seeds"],
+                delta=p["delta"],
+                num_classes=ds.num_classes,
+            )
             row = {"least_squares": privacy_utility("least_squares", *args, **kw).accuracy}
             for t in p["logistic_steps"]:
                 row[f"logistic_{t}"] = privacy_utility("dp_gd", *args, steps=t, **kw).accuracy
@@ -156,16 +173,22 @@ class LinearLogisticSweep:
 
     def advantage(self, setting, n_per_class, steps) -> np.ndarray:
         """Least squares minus logistic accuracy at each epsilon (> 0: least squares wins)."""
-        return (self.accuracy(setting, n_per_class, "least_squares")
-                - self.accuracy(setting, n_per_class, f"logistic_{steps}"))
+        return self.accuracy(setting, n_per_class, "least_squares") - self.accuracy(
+            setting, n_per_class, f"logistic_{steps}"
+        )
 
 
 def linear_logistic_sweep(fs: FeatureSet, *, recompute=False, **overrides) -> LinearLogisticSweep:
     p = {**LL_DEFAULTS, **overrides}
-    spec = {"lesson": "linear_logistic", **p, "data": fingerprint(fs),
-            "simulation": "gaussian, S_w-shaped centres, LS-accuracy matched (v2)"}
-    data = cached("linear_logistic", spec, lambda: compute_linear_logistic(fs, p),
-                  recompute=recompute)
+    spec = {
+        "lesson": "linear_logistic",
+        **p,
+        "data": fingerprint(fs),
+        "simulation": "gaussian, S_w-shaped centres, LS-accuracy matched (v2)",
+    }
+    data = cached(
+        "linear_logistic", spec, lambda: compute_linear_logistic(fs, p), recompute=recompute
+    )
     return LinearLogisticSweep(data, p)
 
 
@@ -174,19 +197,58 @@ def linear_logistic_explorer(sw: LinearLogisticSweep) -> Explorer:
     fin = np.isfinite(eps)
     p = sw.params
     s0, n0, t0 = p["settings"][0], p["n_per_class"][-1], p["logistic_steps"][-1]
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
-        "test accuracy vs ε", "least squares minus logistic (> 0: least squares wins)"))
-    fig.add_scatter(x=eps[fin], y=sw.accuracy(s0, n0, "least_squares")[fin],
-                    mode="lines+markers", name="DP least squares", row=1, col=1)  # 0
-    fig.add_scatter(x=eps[fin], y=sw.accuracy(s0, n0, f"logistic_{t0}")[fin],
-                    mode="lines+markers", name="DP logistic (DP-GD)", row=1, col=1)  # 1
-    fig.add_scatter(x=[eps[fin][0], eps[fin][-1]], y=[0, 0], mode="lines",
-                    line=dict(dash="dot"), name="least squares, no privacy", row=1, col=1)  # 2
-    fig.add_scatter(x=[eps[fin][0], eps[fin][-1]], y=[0, 0], mode="lines",
-                    line=dict(dash="dot"), name="logistic, no privacy", row=1, col=1)  # 3
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.1,
+        subplot_titles=(
+            "test accuracy vs ε",
+            "least squares minus logistic (> 0: least squares wins)",
+        ),
+    )
+    fig.add_scatter(
+        x=eps[fin],
+        y=sw.accuracy(s0, n0, "least_squares")[fin],
+        mode="lines+markers",
+        name="DP least squares",
+        row=1,
+        col=1,
+    )  # 0
+    fig.add_scatter(
+        x=eps[fin],
+        y=sw.accuracy(s0, n0, f"logistic_{t0}")[fin],
+        mode="lines+markers",
+        name="DP logistic (DP-GD)",
+        row=1,
+        col=1,
+    )  # 1
+    fig.add_scatter(
+        x=[eps[fin][0], eps[fin][-1]],
+        y=[0, 0],
+        mode="lines",
+        line=dict(dash="dot"),
+        name="least squares, no privacy",
+        row=1,
+        col=1,
+    )  # 2
+    fig.add_scatter(
+        x=[eps[fin][0], eps[fin][-1]],
+        y=[0, 0],
+        mode="lines",
+        line=dict(dash="dot"),
+        name="logistic, no privacy",
+        row=1,
+        col=1,
+    )  # 3
     for n_pc in p["n_per_class"]:  # 4..
-        fig.add_scatter(x=eps[fin], y=sw.advantage(s0, n_pc, t0)[fin], mode="lines+markers",
-                        name=f"{n_pc} per class", row=1, col=2)
+        fig.add_scatter(
+            x=eps[fin],
+            y=sw.advantage(s0, n_pc, t0)[fin],
+            mode="lines+markers",
+            name=f"{n_pc} per class",
+            row=1,
+            col=2,
+        )
     fig.add_hline(y=0, line_color="gray", row=1, col=2)
     fig.update_xaxes(type="log", title_text="ε")
     fig.update_yaxes(title_text="test accuracy", row=1, col=1)
@@ -203,9 +265,11 @@ def linear_logistic_explorer(sw: LinearLogisticSweep) -> Explorer:
         for i, m in enumerate(p["n_per_class"]):
             d[4 + i].y = sw.advantage(st, m, t)[fin]
         wins = [fmt_eps(e) for e, a in zip(eps[fin], (ls - lg)[fin], strict=True) if a > 0]
-        return (f"<b>{st}, {n_pc} per class, logistic with {t} steps</b>: least squares wins at "
-                f"ε ∈ {{{', '.join(wins) or 'none'}}}; without privacy: least squares "
-                f"{ls[~fin][0]:.3f}, logistic {lg[~fin][0]:.3f}")
+        return (
+            f"<b>{st}, {n_pc} per class, logistic with {t} steps</b>: least squares wins at "
+            f"ε ∈ {{{', '.join(wins) or 'none'}}}; without privacy: least squares "
+            f"{ls[~fin][0]:.3f}, logistic {lg[~fin][0]:.3f}"
+        )
 
     controls = [
         Control("setting", p["settings"], label="data", initial=s0, fmt=str),

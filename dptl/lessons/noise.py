@@ -57,8 +57,9 @@ def _steps(epochs: int, n: int, batch: int) -> int:
     return max(1, math.ceil(epochs * n / batch))
 
 
-def compute_noise_tables(n: int, *, epsilons, batch_sizes, epochs, delta,
-                         composition_sigma, composition_steps) -> dict:
+def compute_noise_tables(
+    n: int, *, epsilons, batch_sizes, epochs, delta, composition_sigma, composition_steps
+) -> dict:
     """All of lesson 1's accounting tables (slow: PLD calibration; cache it)."""
     batches = [b for b in batch_sizes if b < n] + [n]
     full = {"exact": [], "pld": [], "rdp": [], "rdp_closed_form": []}
@@ -77,8 +78,12 @@ def compute_noise_tables(n: int, *, epsilons, batch_sizes, epochs, delta,
             row_rdp.append(dpsgd_noise_multiplier(eps, delta, q, t, "rdp" if b < n else "exact"))
         sub["pld"].append(row_pld)
         sub["rdp"].append(row_rdp)
-    comp = {"full_batch": [gdp_epsilon(math.sqrt(t) / composition_sigma, delta)
-                           for t in composition_steps], "subsampled": []}
+    comp = {
+        "full_batch": [
+            gdp_epsilon(math.sqrt(t) / composition_sigma, delta) for t in composition_steps
+        ],
+        "subsampled": [],
+    }
     for b in batches:
         if b == n:
             comp["subsampled"].append(comp["full_batch"])
@@ -130,8 +135,12 @@ class NoiseTables:
 def noise_tables(n: int, *, recompute: bool = False, **overrides) -> NoiseTables:
     """Cached :func:`compute_noise_tables` for n training examples."""
     params = {**NOISE_DEFAULTS, **overrides}
-    data = cached(f"noise_n{n}", {"lesson": "noise", "n": n, **params},
-                  lambda: compute_noise_tables(n, **params), recompute=recompute)
+    data = cached(
+        f"noise_n{n}",
+        {"lesson": "noise", "n": n, **params},
+        lambda: compute_noise_tables(n, **params),
+        recompute=recompute,
+    )
     return NoiseTables(n, data, params)
 
 
@@ -149,8 +158,12 @@ def mean_gradient_signal(fs: FeatureSet, clip: float = 1.0) -> dict:
     norms = np.linalg.norm(x, axis=1) * np.linalg.norm(residual, axis=1)
     scale = np.minimum(1.0, clip / np.maximum(norms, 1e-30))
     grad = x.T @ (residual * scale[:, None]) / x.shape[0]
-    return {"signal": float(np.linalg.norm(grad)), "dim": int(x.shape[1] * k),
-            "per_example_norm": float(norms.mean()), "n": int(x.shape[0])}
+    return {
+        "signal": float(np.linalg.norm(grad)),
+        "dim": int(x.shape[1] * k),
+        "per_example_norm": float(norms.mean()),
+        "n": int(x.shape[0]),
+    }
 
 
 def feature_norms_figure(fs: FeatureSet, num: int = 5000) -> go.Figure:
@@ -159,7 +172,10 @@ def feature_norms_figure(fs: FeatureSet, num: int = 5000) -> go.Figure:
     fig = go.Figure(go.Histogram(x=norms, nbinsx=60, name="||x||"))
     fig.update_layout(
         title=f"L2 norms of {len(norms)} raw feature vectors (before normalisation)",
-        xaxis_title="||x||", yaxis_title="count", height=300, margin=dict(t=40, b=40),
+        xaxis_title="||x||",
+        yaxis_title="count",
+        height=300,
+        margin=dict(t=40, b=40),
     )
     return fig
 
@@ -169,7 +185,10 @@ def noise_explorer(tables: NoiseTables, signal: dict) -> Explorer:
     t = tables
     eps, batches = t.epsilons, t.batch_sizes
     fig = make_subplots(
-        rows=2, cols=2, horizontal_spacing=0.1, vertical_spacing=0.16,
+        rows=2,
+        cols=2,
+        horizontal_spacing=0.1,
+        vertical_spacing=0.16,
         subplot_titles=(
             f"noise multiplier σ vs ε ({t.params['epochs']} epochs)",
             "noise std on the averaged gradient σC/B",
@@ -177,30 +196,75 @@ def noise_explorer(tables: NoiseTables, signal: dict) -> Explorer:
             "signal-to-noise of the private mean gradient",
         ),
     )
-    for name, dash in (("exact", "solid"), ("pld", "dot"), ("rdp", "dash"),
-                       ("rdp_closed_form", "dashdot")):
-        fig.add_scatter(x=eps, y=t.full_batch[name], name=f"full batch, {name}",
-                        line=dict(dash=dash), row=1, col=1)
-    fig.add_scatter(x=eps, y=t.sigma_pld[:, 0], name="Poisson B, PLD", mode="lines+markers",
-                    row=1, col=1)  # trace 4
-    fig.add_scatter(x=eps, y=t.sigma_rdp[:, 0], name="Poisson B, RDP", line=dict(dash="dash"),
-                    row=1, col=1)  # trace 5
-    fig.add_scatter(x=[eps[0]], y=[t.sigma_pld[0, 0]], mode="markers", name="selected (ε, B)",
-                    marker=dict(size=13, color="black", symbol="x"), row=1, col=1)  # 6
-    fig.add_scatter(x=batches, y=t.per_example_noise_table[0], mode="lines+markers",
-                    name="σC/B at ε", row=1, col=2)  # 7
-    fig.add_scatter(x=[batches[0]], y=[t.per_example_noise_table[0, 0]], mode="markers",
-                    marker=dict(size=13, color="black", symbol="x"), showlegend=False,
-                    row=1, col=2)  # 8
-    fig.add_scatter(x=t.composition_steps, y=t.composition_full, name="full batch (exact)",
-                    row=2, col=1)  # 9
-    fig.add_scatter(x=t.composition_steps, y=t.composition_sub[0], name="Poisson q = B/n (PLD)",
-                    mode="lines+markers", row=2, col=1)  # 10
+    for name, dash in (
+        ("exact", "solid"),
+        ("pld", "dot"),
+        ("rdp", "dash"),
+        ("rdp_closed_form", "dashdot"),
+    ):
+        fig.add_scatter(
+            x=eps,
+            y=t.full_batch[name],
+            name=f"full batch, {name}",
+            line=dict(dash=dash),
+            row=1,
+            col=1,
+        )
+    fig.add_scatter(
+        x=eps, y=t.sigma_pld[:, 0], name="Poisson B, PLD", mode="lines+markers", row=1, col=1
+    )  # trace 4
+    fig.add_scatter(
+        x=eps, y=t.sigma_rdp[:, 0], name="Poisson B, RDP", line=dict(dash="dash"), row=1, col=1
+    )  # trace 5
+    fig.add_scatter(
+        x=[eps[0]],
+        y=[t.sigma_pld[0, 0]],
+        mode="markers",
+        name="selected (ε, B)",
+        marker=dict(size=13, color="black", symbol="x"),
+        row=1,
+        col=1,
+    )  # 6
+    fig.add_scatter(
+        x=batches,
+        y=t.per_example_noise_table[0],
+        mode="lines+markers",
+        name="σC/B at ε",
+        row=1,
+        col=2,
+    )  # 7
+    fig.add_scatter(
+        x=[batches[0]],
+        y=[t.per_example_noise_table[0, 0]],
+        mode="markers",
+        marker=dict(size=13, color="black", symbol="x"),
+        showlegend=False,
+        row=1,
+        col=2,
+    )  # 8
+    fig.add_scatter(
+        x=t.composition_steps, y=t.composition_full, name="full batch (exact)", row=2, col=1
+    )  # 9
+    fig.add_scatter(
+        x=t.composition_steps,
+        y=t.composition_sub[0],
+        name="Poisson q = B/n (PLD)",
+        mode="lines+markers",
+        row=2,
+        col=1,
+    )  # 10
     dim = signal["dim"]
     snr = signal["signal"] / (t.sigma_pld * math.sqrt(dim) / batches[None, :])  # (E, B)
     fig.add_scatter(x=batches, y=snr[0], mode="lines+markers", name="SNR at ε", row=2, col=2)  # 11
-    fig.add_scatter(x=[batches[0]], y=[snr[0, 0]], mode="markers", showlegend=False,
-                    marker=dict(size=13, color="black", symbol="x"), row=2, col=2)  # 12
+    fig.add_scatter(
+        x=[batches[0]],
+        y=[snr[0, 0]],
+        mode="markers",
+        showlegend=False,
+        marker=dict(size=13, color="black", symbol="x"),
+        row=2,
+        col=2,
+    )  # 12
     for r, c in ((1, 1), (1, 2), (2, 1), (2, 2)):
         fig.update_xaxes(type="log", row=r, col=c)
     for r, c in ((1, 1), (1, 2), (2, 1), (2, 2)):
@@ -211,8 +275,11 @@ def noise_explorer(tables: NoiseTables, signal: dict) -> Explorer:
     fig.update_xaxes(title_text="batch size B", row=2, col=2)
     fig.update_yaxes(title_text="σ", row=1, col=1)
     fig.update_yaxes(title_text="ε", row=2, col=1)
-    fig.update_layout(height=820, margin=dict(t=60, b=40),
-                      legend=dict(font=dict(size=10), orientation="h", y=-0.12))
+    fig.update_layout(
+        height=820,
+        margin=dict(t=60, b=40),
+        legend=dict(font=dict(size=10), orientation="h", y=-0.12),
+    )
 
     def draw(f, s):
         ei, bi = t.index(s["epsilon"], s["batch_size"])
@@ -241,8 +308,9 @@ def noise_explorer(tables: NoiseTables, signal: dict) -> Explorer:
 
     controls = [
         Control("epsilon", list(eps), label="ε", initial=1.0),
-        Control("batch_size", [int(b) for b in batches], label="batch size B",
-                initial=int(batches[2])),
+        Control(
+            "batch_size", [int(b) for b in batches], label="batch size B", initial=int(batches[2])
+        ),
     ]
     ex = Explorer(fig, controls, draw)
     ex.snr = snr
@@ -253,5 +321,9 @@ def gaussian_mechanism_numbers(sensitivity: float, epsilon: float, delta: float)
     """One Gaussian release at (epsilon, delta): exact GDP noise vs the RDP closed form."""
     mu = gdp_mu(epsilon, delta)
     mu_rdp = rdp_closed_form_mu(epsilon, delta)
-    return {"mu": mu, "std_exact": sensitivity / mu, "std_rdp_closed_form": sensitivity / mu_rdp,
-            "ratio": mu / mu_rdp}
+    return {
+        "mu": mu,
+        "std_exact": sensitivity / mu,
+        "std_rdp_closed_form": sensitivity / mu_rdp,
+        "ratio": mu / mu_rdp,
+    }

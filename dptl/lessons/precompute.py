@@ -50,13 +50,21 @@ def _newton(force):
     newton_sweep(lesson_features(allow_synthetic=False), recompute=force)
 
 
-CACHES = {"noise": _noise, "transfer": _transfer, "linear_logistic": _linear_logistic,
-          "fc": _fc, "newton": _newton}
+CACHES = {
+    "noise": _noise,
+    "transfer": _transfer,
+    "linear_logistic": _linear_logistic,
+    "fc": _fc,
+    "newton": _newton,
+}
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dptl.lessons.precompute", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m dptl.lessons.precompute",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("names", nargs="*", choices=[*CACHES, []], help="caches (default: all)")
     ap.add_argument("--force", action="store_true", help="recompute even if up to date")
     args = ap.parse_args(argv)

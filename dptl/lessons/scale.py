@@ -20,12 +20,22 @@ __all__ = ["device_summary", "extraction_commands", "live_extraction", "throughp
 def device_summary() -> dict:
     """What JAX sees: backend, devices and how a batch would be sharded across them."""
     devices = jax.local_devices()
-    return {"backend": jax.default_backend(), "num_devices": len(devices),
-            "devices": [str(d) for d in devices]}
+    return {
+        "backend": jax.default_backend(),
+        "num_devices": len(devices),
+        "devices": [str(d) for d in devices],
+    }
 
 
-def live_extraction(num_images: int = 128, *, resolution: int = 32, batch_size: int = 32,
-                    weights: str = "imagenet", chunk_dir=None, progress: bool = True) -> dict:
+def live_extraction(
+    num_images: int = 128,
+    *,
+    resolution: int = 32,
+    batch_size: int = 32,
+    weights: str = "imagenet",
+    chunk_dir=None,
+    progress: bool = True,
+) -> dict:
     """Extract EfficientNet-Lite0 features of the first ``num_images`` test images.
 
     Falls back to random weights (seeded) only when the ImageNet checkpoint package is not
@@ -44,41 +54,54 @@ def live_extraction(num_images: int = 128, *, resolution: int = 32, batch_size: 
     timings = []
     for _ in range(2):  # first run includes compilation
         start = time.perf_counter()
-        feats = extract(backbone, images, resolution=resolution, batch_size=batch_size,
-                        chunk_dir=chunk_dir, progress=progress, desc=f"{resolution}px")
+        feats = extract(
+            backbone,
+            images,
+            resolution=resolution,
+            batch_size=batch_size,
+            chunk_dir=chunk_dir,
+            progress=progress,
+            desc=f"{resolution}px",
+        )
         timings.append(time.perf_counter() - start)
-    return {"features": feats, "shape": tuple(feats.shape), "num_images": len(images),
-            "seconds_first": timings[0], "seconds_warm": timings[1],
-            "images_per_s": len(images) / timings[1], "backend": jax.default_backend(),
-            "weights": backbone.weights if hasattr(backbone, "weights") else weights,
-            "note": note}
+    return {
+        "features": feats,
+        "shape": tuple(feats.shape),
+        "num_images": len(images),
+        "seconds_first": timings[0],
+        "seconds_warm": timings[1],
+        "images_per_s": len(images) / timings[1],
+        "backend": jax.default_backend(),
+        "weights": backbone.weights if hasattr(backbone, "weights") else weights,
+        "note": note,
+    }
 
 
 def throughput_figure(result: dict) -> go.Figure:
-    fig = go.Figure(go.Bar(x=["first call (compile + run)", "second call (compiled)"],
-                           y=[result["num_images"] / result["seconds_first"],
-                              result["images_per_s"]]))
-    fig.update_layout(title=f"images/s on {result['backend']}", yaxis_title="images / s",
-                      height=320)
+    fig = go.Figure(
+        go.Bar(
+            x=["first call (compile + run)", "second call (compiled)"],
+            y=[result["num_images"] / result["seconds_first"], result["images_per_s"]],
+        )
+    )
+    fig.update_layout(
+        title=f"images/s on {result['backend']}", yaxis_title="images / s", height=320
+    )
     return fig
 
 
 def extraction_commands() -> dict[str, str]:
     """The `dptl extract` command lines for the bigger datasets (run on a GPU machine)."""
     return {
-        "Fashion-MNIST, EfficientNet-Lite0 (what data/ ships)":
-            "dptl extract --dataset fashion_mnist --backbone efficientnet_lite0 --resolution 112 "
-            "--out data/fashion_mnist_efficientnet_lite0_112.npz",
-        "CIFAR-10, ViT-B/16 (AugReg checkpoint)":
-            "dptl extract --dataset cifar10 --backbone vit_b16 --resolution 224 "
-            "--weights <AugReg ViT-B/16 .npz path or URL> --batch-size 512 --dtype float16 "
-            "--out cifar10_vit_b16_224.npz",
-        "CIFAR-100, ViT-B/16":
-            "dptl extract --dataset cifar100 --backbone vit_b16 --resolution 224 "
-            "--weights <.npz> --batch-size 512 --out cifar100_vit_b16_224.npz",
-        "ImageNet (TFDS, manual download), ViT-L/16":
-            "dptl extract --dataset tfds:imagenet2012 --backbone vit_l16 --resolution 224 "
-            "--weights <.npz> --batch-size 1024 --out imagenet_vit_l16_224.npz",
+        "Fashion-MNIST, EfficientNet-Lite0 (what data/ ships)": "dptl extract --dataset fashion_mnist --backbone efficientnet_lite0 --resolution 112 "
+        "--out data/fashion_mnist_efficientnet_lite0_112.npz",
+        "CIFAR-10, ViT-B/16 (AugReg checkpoint)": "dptl extract --dataset cifar10 --backbone vit_b16 --resolution 224 "
+        "--weights <AugReg ViT-B/16 .npz path or URL> --batch-size 512 --dtype float16 "
+        "--out cifar10_vit_b16_224.npz",
+        "CIFAR-100, ViT-B/16": "dptl extract --dataset cifar100 --backbone vit_b16 --resolution 224 "
+        "--weights <.npz> --batch-size 512 --out cifar100_vit_b16_224.npz",
+        "ImageNet (TFDS, manual download), ViT-L/16": "dptl extract --dataset tfds:imagenet2012 --backbone vit_l16 --resolution 224 "
+        "--weights <.npz> --batch-size 1024 --out imagenet_vit_l16_224.npz",
     }
 
 

@@ -35,15 +35,19 @@ def noise_multiplier(epsilon: float, delta: float, sampling_rate: float, steps: 
     return dpsgd_noise_multiplier(epsilon, delta, sampling_rate, steps, accountant)
 
 
-def noise_multipliers(epsilons: Sequence[float], delta: float, num_examples: int,
-                      batch_size: int | None, steps: int) -> np.ndarray:
+def noise_multipliers(
+    epsilons: Sequence[float], delta: float, num_examples: int, batch_size: int | None, steps: int
+) -> np.ndarray:
     q = 1.0 if batch_size is None or batch_size >= num_examples else batch_size / num_examples
     return np.asarray([noise_multiplier(float(e), delta, q, int(steps)) for e in epsilons])
 
 
 def dpsgd_accuracy(
     key: jax.Array,
-    x_train, y_train, x_test, y_test,
+    x_train,
+    y_train,
+    x_test,
+    y_test,
     *,
     noise_multipliers: Sequence[float],
     num_seeds: int,
@@ -77,8 +81,17 @@ def dpsgd_accuracy(
         k_init, k_train = jax.random.split(k_run)
         w0 = init_scale * jax.random.normal(k_init, (d, k))
         w, hist = dpsgd_weights(
-            k_train, data, w0, std, grad_clip, learning_rate, steps=steps, optimizer=optimizer,
-            sampling_rate=q, num_examples=n, physical_batch_size=physical,
+            k_train,
+            data,
+            w0,
+            std,
+            grad_clip,
+            learning_rate,
+            steps=steps,
+            optimizer=optimizer,
+            sampling_rate=q,
+            num_examples=n,
+            physical_batch_size=physical,
             record_weights=record_every is not None,
         )
         if record_every is None:

@@ -27,8 +27,14 @@ from dptl.lessons.data import fingerprint
 from dptl.lessons.explorer import Control, Explorer, fmt_eps
 from dptl.lessons.sweeps import dpsgd_accuracy, noise_multipliers
 
-__all__ = ["TRANSFER_DEFAULTS", "FEATURE_LABELS", "transfer_sweep", "transfer_explorer",
-           "init_figure", "load_feature_sets"]
+__all__ = [
+    "TRANSFER_DEFAULTS",
+    "FEATURE_LABELS",
+    "transfer_sweep",
+    "transfer_explorer",
+    "init_figure",
+    "load_feature_sets",
+]
 
 FEATURE_LABELS = {
     "raw_pixels": "raw pixels (784-d)",
@@ -80,8 +86,20 @@ def compute_transfer(sets: dict, p: dict, reuse: dict | None = None) -> dict:
         for b in p["batch_sizes"]:
             steps = _steps_for(p["epochs"], n, b)
             sig = noise_multipliers(eps, delta, n, b, steps)
-            rows.append(dpsgd_accuracy(key, fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes,
-                                       noise_multipliers=sig, batch_size=b, steps=steps, **common))
+            rows.append(
+                dpsgd_accuracy(
+                    key,
+                    fs.x_train,
+                    fs.y_train,
+                    fs.x_test,
+                    fs.y_test,
+                    num_classes=fs.num_classes,
+                    noise_multipliers=sig,
+                    batch_size=b,
+                    steps=steps,
+                    **common,
+                )
+            )
         out["fixed_epochs"][name] = np.stack(rows, 1)  # (E, B, S)
     fs = sets["efficientnet_lite0_112"]
     if "fixed_steps" in reuse:
@@ -90,15 +108,40 @@ def compute_transfer(sets: dict, p: dict, reuse: dict | None = None) -> dict:
     rows = []
     for b in p["batch_sizes"]:
         sig = noise_multipliers(eps, delta, n, b, p["fixed_steps"])
-        rows.append(dpsgd_accuracy(key, fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes,
-                                   noise_multipliers=sig, batch_size=b, steps=p["fixed_steps"],
-                                   **common))
+        rows.append(
+            dpsgd_accuracy(
+                key,
+                fs.x_train,
+                fs.y_train,
+                fs.x_test,
+                fs.y_test,
+                num_classes=fs.num_classes,
+                noise_multipliers=sig,
+                batch_size=b,
+                steps=p["fixed_steps"],
+                **common,
+            )
+        )
     out["fixed_steps"] = np.stack(rows, 1)
     sig = noise_multipliers(eps, delta, n, None, p["init_steps"])
-    out["init"] = np.stack([
-        dpsgd_accuracy(key, fs.x_train, fs.y_train, fs.x_test, fs.y_test, num_classes=fs.num_classes, noise_multipliers=sig,
-                       batch_size=None, steps=p["init_steps"], init_scale=s, **common)
-        for s in p["init_scales"]])  # (I, E, S)
+    out["init"] = np.stack(
+        [
+            dpsgd_accuracy(
+                key,
+                fs.x_train,
+                fs.y_train,
+                fs.x_test,
+                fs.y_test,
+                num_classes=fs.num_classes,
+                noise_multipliers=sig,
+                batch_size=None,
+                steps=p["init_steps"],
+                init_scale=s,
+                **common,
+            )
+            for s in p["init_scales"]
+        ]
+    )  # (I, E, S)
     return out
 
 
@@ -113,8 +156,10 @@ class TransferSweep:
         self.init = np.asarray(data["init"], float)
 
     def index(self, epsilon, batch_size):
-        return (int(np.flatnonzero(self.epsilons == epsilon)[0]),
-                int(np.flatnonzero(self.batch_sizes == batch_size)[0]))
+        return (
+            int(np.flatnonzero(self.epsilons == epsilon)[0]),
+            int(np.flatnonzero(self.batch_sizes == batch_size)[0]),
+        )
 
     def accuracy(self, name, epsilon, batch_size) -> float:
         """Mean test accuracy over seeds at a slider position (fixed epochs)."""
@@ -123,7 +168,9 @@ class TransferSweep:
 
     def gap(self, name, epsilon, batch_size) -> float:
         """Non-private minus private accuracy at the same batch size and epochs."""
-        return self.accuracy(name, float("inf"), batch_size) - self.accuracy(name, epsilon, batch_size)
+        return self.accuracy(name, float("inf"), batch_size) - self.accuracy(
+            name, epsilon, batch_size
+        )
 
 
 def transfer_sweep(sets: dict | None = None, *, recompute=False, **overrides) -> TransferSweep:
@@ -134,8 +181,10 @@ def transfer_sweep(sets: dict | None = None, *, recompute=False, **overrides) ->
     reuse = {}
     old = None if recompute else load_cache("transfer")
     if old is not None and {k: v for k, v in old["spec"].items() if k != "data"} == {
-            k: v for k, v in from_json(to_json({**spec, "cache_version": CACHE_VERSION})).items()
-            if k != "data"}:
+        k: v
+        for k, v in from_json(to_json({**spec, "cache_version": CACHE_VERSION})).items()
+        if k != "data"
+    }:
         same = {k for k, v in prints.items() if old["spec"]["data"].get(k) == v}
         reuse["fixed_epochs"] = {k: v for k, v in old["data"]["fixed_epochs"].items() if k in same}
         if "efficientnet_lite0_112" in same:
@@ -149,30 +198,67 @@ def transfer_explorer(sw: TransferSweep) -> Explorer:
     finite = np.isfinite(eps)
     xe = eps[finite]
     names = list(sw.fixed_epochs)
-    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.08, subplot_titles=(
-        "accuracy vs ε (fixed epochs)", "private vs non-private at ε",
-        "112 px: fixed epochs vs fixed steps"))
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        horizontal_spacing=0.08,
+        subplot_titles=(
+            "accuracy vs ε (fixed epochs)",
+            "private vs non-private at ε",
+            "112 px: fixed epochs vs fixed steps",
+        ),
+    )
     for name in names:  # traces 0..F-1: private curves
-        fig.add_scatter(x=xe, y=sw.fixed_epochs[name][finite, 0].mean(-1), mode="lines+markers",
-                        name=FEATURE_LABELS.get(name, name), legendgroup=name, row=1, col=1)
+        fig.add_scatter(
+            x=xe,
+            y=sw.fixed_epochs[name][finite, 0].mean(-1),
+            mode="lines+markers",
+            name=FEATURE_LABELS.get(name, name),
+            legendgroup=name,
+            row=1,
+            col=1,
+        )
     f = len(names)
     labels = [FEATURE_LABELS.get(n, n) for n in names]
     fig.add_bar(x=labels, y=[0] * f, name="non-private", row=1, col=2)  # f
     fig.add_bar(x=labels, y=[0] * f, name="private at ε", row=1, col=2)  # f + 1
     bs = sw.batch_sizes
-    fig.add_scatter(x=bs, y=sw.fixed_epochs["efficientnet_lite0_112"][0].mean(-1),
-                    mode="lines+markers", name=f"{sw.params['epochs']} epochs", row=1, col=3)
-    fig.add_scatter(x=bs, y=sw.fixed_steps[0].mean(-1), mode="lines+markers",
-                    name=f"{sw.params['fixed_steps']} steps", row=1, col=3)
-    fig.add_scatter(x=[bs[0]], y=[0], mode="markers", showlegend=False,
-                    marker=dict(size=13, color="black", symbol="x"), row=1, col=3)
+    fig.add_scatter(
+        x=bs,
+        y=sw.fixed_epochs["efficientnet_lite0_112"][0].mean(-1),
+        mode="lines+markers",
+        name=f"{sw.params['epochs']} epochs",
+        row=1,
+        col=3,
+    )
+    fig.add_scatter(
+        x=bs,
+        y=sw.fixed_steps[0].mean(-1),
+        mode="lines+markers",
+        name=f"{sw.params['fixed_steps']} steps",
+        row=1,
+        col=3,
+    )
+    fig.add_scatter(
+        x=[bs[0]],
+        y=[0],
+        mode="markers",
+        showlegend=False,
+        marker=dict(size=13, color="black", symbol="x"),
+        row=1,
+        col=3,
+    )
     fig.update_xaxes(type="log", title_text="ε", row=1, col=1)
     fig.update_xaxes(type="log", title_text="batch size B", row=1, col=3)
     fig.update_yaxes(title_text="test accuracy", range=[0, 1], row=1, col=1)
     fig.update_yaxes(range=[0, 1], row=1, col=2)
     fig.update_yaxes(range=[0, 1], row=1, col=3)
-    fig.update_layout(height=460, barmode="group", margin=dict(t=60, b=60),
-                      legend=dict(orientation="h", y=-0.25, font=dict(size=10)))
+    fig.update_layout(
+        height=460,
+        barmode="group",
+        margin=dict(t=60, b=60),
+        legend=dict(orientation="h", y=-0.25, font=dict(size=10)),
+    )
 
     def draw(fg, s):
         ei, bi = sw.index(s["epsilon"], s["batch_size"])
@@ -186,15 +272,22 @@ def transfer_explorer(sw: TransferSweep) -> Explorer:
         d[f + 2].x = d[f + 3].x = bs.astype(float) * (1 + 1e-12)  # see explorer._portable
         d[f + 2].y = sw.fixed_epochs["efficientnet_lite0_112"][ei].mean(-1)
         d[f + 3].y = sw.fixed_steps[ei].mean(-1)
-        d[f + 4].x, d[f + 4].y = [float(bs[bi]) * (1 + 1e-12)], [sw.fixed_epochs["efficientnet_lite0_112"][ei, bi].mean()]
-        gaps = ", ".join(f"{FEATURE_LABELS.get(n, n)}: {sw.gap(n, eps[ei], bs[bi]):+.3f}"
-                         for n in names)
-        return (f"<b>ε = {fmt_eps(eps[ei])}, B = {bs[bi]}</b> ({sw.steps_fixed_epochs[bi]} steps for "
-                f"{sw.params['epochs']} epochs). Accuracy lost to privacy: {gaps}")
+        d[f + 4].x, d[f + 4].y = (
+            [float(bs[bi]) * (1 + 1e-12)],
+            [sw.fixed_epochs["efficientnet_lite0_112"][ei, bi].mean()],
+        )
+        gaps = ", ".join(
+            f"{FEATURE_LABELS.get(n, n)}: {sw.gap(n, eps[ei], bs[bi]):+.3f}" for n in names
+        )
+        return (
+            f"<b>ε = {fmt_eps(eps[ei])}, B = {bs[bi]}</b> ({sw.steps_fixed_epochs[bi]} steps for "
+            f"{sw.params['epochs']} epochs). Accuracy lost to privacy: {gaps}"
+        )
 
-    controls = [Control("epsilon", list(eps), label="ε", initial=1.0, fmt=fmt_eps),
-                Control("batch_size", [int(b) for b in bs], label="batch size B",
-                        initial=int(bs[-1]))]
+    controls = [
+        Control("epsilon", list(eps), label="ε", initial=1.0, fmt=fmt_eps),
+        Control("batch_size", [int(b) for b in bs], label="batch size B", initial=int(bs[-1])),
+    ]
     return Explorer(fig, controls, draw)
 
 
@@ -204,9 +297,16 @@ def init_figure(sw: TransferSweep) -> go.Figure:
     finite = np.isfinite(eps)
     fig = go.Figure()
     for i, s in enumerate(sw.params["init_scales"]):
-        fig.add_scatter(x=eps[finite], y=sw.init[i][finite].mean(-1), mode="lines+markers",
-                        name="zero init" if s == 0 else f"N(0, {s:g}²) init")
-    fig.update_layout(title=f"DP-GD ({sw.params['init_steps']} full-batch steps), 112-px features",
-                      xaxis=dict(type="log", title="ε"), yaxis=dict(title="test accuracy"),
-                      height=380)
+        fig.add_scatter(
+            x=eps[finite],
+            y=sw.init[i][finite].mean(-1),
+            mode="lines+markers",
+            name="zero init" if s == 0 else f"N(0, {s:g}²) init",
+        )
+    fig.update_layout(
+        title=f"DP-GD ({sw.params['init_steps']} full-batch steps), 112-px features",
+        xaxis=dict(type="log", title="ε"),
+        yaxis=dict(title="test accuracy"),
+        height=380,
+    )
     return fig
