@@ -100,6 +100,7 @@ def hessian_spectra(
         "noisy": spectra[:, ::-1],
         "noise_std": np.asarray(stds),
         "epsilons": np.asarray(epsilons, float),
+        "steps": steps,
     }
 
 
@@ -153,7 +154,7 @@ def newton_explorer(nw: dict, final: FinalSweep, spectra: dict) -> Explorer:
     fig.update_yaxes(type="log", title_text="eigenvalue", row=1, col=2)
     fig.update_layout(height=440, margin=dict(t=60), legend=dict(font=dict(size=10)))
     steps = list(p["steps"])
-    spec_steps = spectra.get("steps", DEFAULTS["newton"]["steps"])
+    spec_steps = spectra["steps"]
 
     def draw(fg, s):
         ei = int(np.flatnonzero(np.isclose(eps, s["epsilon"]))[0])

@@ -43,7 +43,14 @@ RIDGE_NOISE_MULTIPLE = 0.3
 
 
 def newton_releases(
-    epsilon, delta, *, num_classes, steps, feature_norm=1.0, grad_clip=1.0, hessian_share=0.5
+    epsilon,
+    delta,
+    *,
+    num_classes,
+    steps,
+    feature_norm=1.0,
+    grad_clip=DEFAULTS["grad_clip"],
+    hessian_share=DEFAULTS["hessian_share"],
 ):
     """The Hessian and gradient releases of ``steps`` DP-Newton steps, calibrated."""
     share = _validate.check_fraction("hessian_share", hessian_share, open_high=True)
