@@ -1,147 +1,163 @@
-"""Lesson 1 in a real browser: JupyterLab on 127.0.0.1, headless Chromium via playwright.
-
-Runs all cells of notebooks/01_noise_scaling.ipynb (a copy, so the committed notebook stays
-output-free), moves the epsilon slider with the keyboard, checks that the plotly figure's
-data changed and saves screenshots under artifacts/browser/ (override: $DPTL_ARTIFACTS).
-Needs the Debian `chromium` at /usr/bin/chromium (never `playwright install`).
+"""Every lesson as a learner sees it: JupyterLab (started by scripts/lessons.sh) in headless
+Chromium runs all cells, then every plot plotly.js drew is compared with the figure the
+kernel holds (each trace's type, name, x and y), at the first display and after moving
+every slider to two other values. Also checked in the page: no error output, the notebook
+opens unmodified, figures fill the output width, subplot and axis titles do not overlap,
+slider readouts do not run into the next label, check cells print feedback only and no
+numpy reprs are printed. Screenshots of every figure go to artifacts/browser/ (override:
+$DPTL_ARTIFACTS). Needs Debian's chromium at /usr/bin/chromium (never `playwright install`).
 """
 
-import json
 import os
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from dptl.lessons.browser import CHROMIUM, CHROMIUM_ARGS, LessonPage, lab_server
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 ARTIFACTS = Path(os.environ.get("DPTL_ARTIFACTS", ROOT / "artifacts")) / "browser"
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# one JupyterLab and one Chromium for the whole module, on one xdist worker
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
-KERNEL_IDLE = """() => {
-  const app = window.jupyterapp;
-  const w = app && app.shell && app.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!(w && w.context && w.context.isReady && k && k.status === 'idle');
+PAGE_TEXT_PROBLEMS = """() => {
+  const problems = [];
+  const outputs = [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output')];
+  for (const o of outputs) {
+    const t = o.innerText || '';
+    if (/np\\.(float|int|bool)\\w*\\(/.test(t)) problems.push('numpy repr printed: ' + t.slice(0, 120));
+    if (o.closest('.jp-OutputArea-executeResult') && /^(True|False)$/.test(t.trim()))
+      problems.push('a bare ' + t.trim() + ' under a cell');
+  }
+  return problems;
 }"""
 
-# The explorer's "noise per example" trace (index 7) depends on the epsilon slider.
-READ_FIGURE = """() => {
-  const plots = [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.data && p.data.length >= 13);
-  return plots.length ? JSON.stringify(Array.from(plots[0].data[7].y)) : null;
+# Each slider's value readout against the next slider's label: overlapping boxes.
+SLIDER_OVERLAPS = """() => {
+  const box = e => e.getBoundingClientRect();
+  const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  const sliders = [...document.querySelectorAll('.jp-Notebook .widget-slider')];
+  const problems = [];
+  sliders.forEach((s, i) => {
+    const r = s.querySelector('.widget-readout');
+    sliders.forEach((o, j) => {
+      const label = o.querySelector('label');
+      if (i !== j && r && label && label.textContent && hit(box(r), box(label)))
+        problems.push(`readout ${r.textContent} overlaps label ${label.textContent}`);
+    });
+  });
+  return problems;
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def jupyterlab(tmp_path):
+@pytest.fixture(scope="module")
+def browser_and_lab(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Debian chromium not found at {CHROMIUM} (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="python playwright not installed")
-    work = tmp_path / "lab"
-    work.mkdir()
-    shutil.copy(ROOT / "notebooks" / "01_noise_scaling.ipynb", work)
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={work}",
-        "--LabApp.expose_app_in_browser=True",
-        f"--LabApp.workspaces_dir={tmp_path / 'ws'}",
-        "--ServerApp.port_retries=0",
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
-        cmd.append("--allow-root")
-    log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(
-                        "JupyterLab did not start:\n"
-                        + (tmp_path / "server.log").read_text()[-3000:]
-                    ) from None
-                time.sleep(0.5)
-        yield url, token
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # the server and the kernels it started
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
-
-
-def test_lesson1_epsilon_slider_redraws_in_browser(jupyterlab):
-    from playwright.sync_api import sync_playwright
-
-    url, token = jupyterlab
+    sync_api = pytest.importorskip("playwright.sync_api", reason="python playwright not installed")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with lab_server(tmp_path_factory.mktemp("lab")) as server, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{url}/lab/tree/01_noise_scaling.ipynb?token={token}")
-            page.wait_for_selector(".jp-Notebook", timeout=90_000)
-            # the notebook panel is current, its context ready and its kernel idle
-            page.wait_for_function(KERNEL_IDLE, timeout=120_000)
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            page.wait_for_function(READ_FIGURE, timeout=240_000)  # truthy once drawn
-            page.wait_for_function(KERNEL_IDLE, timeout=240_000)  # every cell has run
-            before_raw = page.evaluate(READ_FIGURE)  # compare JS strings with JS strings
-            before = json.loads(before_raw)
-            page.screenshot(path=str(ARTIFACTS / "lesson1_before.png"), full_page=False)
-            # The epsilon slider is the first SelectionSlider of the explorer; its label is "ε".
-            slider = page.locator(".widget-slider", has=page.locator("label", has_text="ε")).first
-            slider.scroll_into_view_if_needed()
-            handle = slider.locator(".noUi-handle").first
-            handle.focus()
-            handle.press("ArrowRight")
-            changed = f"() => {{ const v = ({READ_FIGURE})(); return v !== null && v !== {json.dumps(before_raw)}; }}"
-            page.wait_for_function(changed, timeout=60_000)
-            after = json.loads(page.evaluate(READ_FIGURE))
-            page.screenshot(path=str(ARTIFACTS / "lesson1_after_slider.png"), full_page=False)
+            yield browser, server
         finally:
             browser.close()
-    assert after != before
-    # a larger epsilon needs less noise: every point of the noise-per-example curve falls
-    assert all(a < b for a, b in zip(after, before, strict=True))
-    assert (ARTIFACTS / "lesson1_after_slider.png").stat().st_size > 10_000
+
+
+def _overlapping_titles(figure: dict) -> list[str]:
+    boxes = figure["texts"]
+    out = []
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            (l1, t1, r1, b1), (l2, t2, r2, b2) = a["rect"], b["rect"]
+            if l1 < r2 - 1 and l2 < r1 - 1 and t1 < b2 - 1 and t2 < b1 - 1:
+                out.append(f"{a['text']!r} overlaps {b['text']!r}")
+    return out
+
+
+def _layout_problems(lesson: LessonPage) -> list[str]:
+    problems = list(lesson.page.evaluate(SLIDER_OVERLAPS))
+    for i, fig in enumerate(lesson.page_figures()):
+        if fig["width"] < 0.95 * fig["output_width"]:
+            problems.append(
+                f"figure {i + 1} is {fig['width']:.0f} px wide in a {fig['output_width']:.0f} px output"
+            )
+        problems += [f"figure {i + 1}: {p}" for p in _overlapping_titles(fig)]
+    return problems
+
+
+def _screenshots(lesson: LessonPage, stem: str, tag: str) -> None:
+    outputs = lesson.page.locator(".jp-Notebook .jp-Cell-outputArea:has(.js-plotly-plot)")
+    for i in range(outputs.count()):
+        outputs.nth(i).scroll_into_view_if_needed()
+        outputs.nth(i).screenshot(path=str(ARTIFACTS / f"{stem}_figure{i + 1}_{tag}.png"))
+
+
+@pytest.mark.parametrize("notebook", LESSONS)
+def test_lesson_figures_in_browser(browser_and_lab, notebook):
+    browser, server = browser_and_lab
+    stem = notebook.removesuffix(".ipynb")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        lesson = LessonPage(page, server, notebook)
+        assert not lesson.dirty(), "the notebook opens modified (incomplete metadata?)"
+        lesson.run_all()
+        assert lesson.errors() == []
+        assert page.evaluate(PAGE_TEXT_PROBLEMS) == []
+
+        figures = lesson.python_figures()
+        assert figures, "no figure found"
+        assert lesson.wait_consistent() == [], "at first display"
+        _screenshots(lesson, stem, "first")
+        assert _layout_problems(lesson) == []
+
+        sizes = [n for fig in figures for n in fig.get("sizes", [])]
+        assert len(sizes) == lesson.sliders().count()
+        for s, size in enumerate(sizes):
+            visited = {lesson.readout(s)}
+            for key in ("ArrowRight", "ArrowRight", "ArrowLeft", "ArrowLeft", "ArrowLeft"):
+                before = lesson.readout(s)
+                if lesson.press(s, key) == before:
+                    continue  # at the end of its range
+                visited.add(lesson.readout(s))
+                problems = lesson.wait_consistent()
+                assert problems == [], f"slider {s} moved to {lesson.readout(s)}"
+                if len(visited) == 3 or len(visited) == size:
+                    _screenshots(lesson, stem, f"slider{s + 1}")
+                    break
+            # every control at two values besides its first (or all it has)
+            assert len(visited) >= min(3, size), f"slider {s} reached only {visited}"
+        assert _layout_problems(lesson) == []
+    finally:
+        lesson_shutdown(page)
+        page.close()
+
+
+def lesson_shutdown(page) -> None:
+    """Stop the lesson's kernel (not awaited: the page closes next)."""
+    page.evaluate(
+        "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+        " if (w && w.sessionContext) w.sessionContext.shutdown(); }"
+    )
+
+
+def test_lessons_sh_without_display_and_with_its_port_taken(tmp_path):
+    """The README's first command as a newcomer on a server meets it: root (CI runs as
+    root) or not, no display, the asked-for port already in use."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with lab_server(tmp_path, ["01_noise_scaling.ipynb"], port=port) as server:
+            assert not server.url.endswith(f":{port}"), "JupyterLab should take the next port"
+            with urllib.request.urlopen(f"{server.url}/api/status?token={server.token}") as r:
+                assert r.status == 200
+            log = server.log.read_text()
+    assert "no display here; open the http://" in log
+    if os.geteuid() == 0:
+        assert "Running as root is not recommended" not in log

@@ -51,16 +51,20 @@ def test_cache_force_recompute(tmp_cache, monkeypatch):
     assert len(calls) == 2
 
 
-def test_check_never_raises_and_reports(capsys):
-    assert check(None, 2.0, hint="think") is False
-    assert "No answer yet" in capsys.readouterr().out
-    assert check(2.01, 2.0, rtol=0.01) is True
-    assert "Correct" in capsys.readouterr().out
-    assert check(3.0, 2.0) is False
-    assert check("abc", 2.0) is False
-    assert check_choice(None, "a", options=["a", "b"]) is False
-    assert check_choice("c", "a", options=["a", "b"]) is False
-    assert check_choice("a", "a", options=["a", "b"]) is True
+def test_check_prints_feedback_only(capsys):
+    cases = [
+        (lambda: check(None, 2.0, hint="think"), "No answer yet"),
+        (lambda: check(2.01, 2.0, rtol=0.01), "Correct"),
+        (lambda: check(3.0, 2.0), "Not quite"),
+        (lambda: check("abc", 2.0), "Expected a number"),
+        (lambda: check_choice(None, "a", options=["a", "b"]), "No answer yet"),
+        (lambda: check_choice("c", "a", options=["a", "b"]), "is not one of the options"),
+        (lambda: check_choice("a", "a", options=["a", "b"]), "Correct"),
+        (lambda: check_choice("b", "a", options=["a", "b"]), "Not quite"),
+    ]
+    for call, feedback in cases:
+        assert call() is None  # nothing for the notebook to show under the feedback
+        assert feedback in capsys.readouterr().out
 
 
 def _explorer():
@@ -92,3 +96,13 @@ def test_control_validates_initial():
         Control("k", [1, 2], initial=5)
     with pytest.raises(ValueError, match="at least one"):
         Control("k", [])
+
+
+def test_decided_winner_needs_a_lead_beyond_the_seeds_spread():
+    from dptl.lessons.checks import UndecidedError, decided_winner, is_decided
+
+    assert decided_winner({"a": [0.80, 0.81], "b": [0.70, 0.71]}) == "a"
+    with pytest.raises(UndecidedError, match="do not decide"):
+        decided_winner({"a": [0.80, 0.84], "b": [0.79, 0.80]})  # lead 0.025, spread 0.025
+    assert is_decided({"a": [0.800, 0.800], "b": [0.797, 0.797]}) is None  # under half a point
+    assert is_decided({"a": [0.1, 0.1], "b": [0.5, 0.5], "c": [0.2, 0.2]}) == "b"

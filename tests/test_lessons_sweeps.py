@@ -145,16 +145,26 @@ def test_final_sweep_newton_and_spectra(fs):
     assert len(L5.summary_table(final).data) == 1
     nw = L4.newton_sweep(fs, epsilons=[1.0, 8.0], steps=[1, 2], num_train=300, num_seeds=1)
     assert nw["accuracy"].shape == (2, 2, 1)
-    spectra = L4.hessian_spectra(fs, [1.0, 8.0], num_train=300)
+    spectra = L4.hessian_spectra(fs, [1.0, 8.0], steps=[1, 2], num_train=300)
     x = fs.x_train[:300] / np.linalg.norm(fs.x_train[:300], axis=1, keepdims=True)
     np.testing.assert_allclose(
         spectra["true"], np.linalg.eigvalsh(x.T @ x / 4)[::-1], rtol=1e-3, atol=1e-4
     )
-    assert spectra["noise_std"][0] > spectra["noise_std"][1]  # smaller epsilon, more noise
+    std = spectra["noise_std"]  # (steps, epsilons)
+    assert std.shape == (2, 2) and spectra["noisy"].shape == (2, 2, x.shape[1])
+    assert np.all(std[:, 0] > std[:, 1])  # smaller epsilon, more noise
+    assert np.all(std[1] > std[0])  # more steps, more noise on each Hessian
     assert np.all(spectra["noisy"] >= -1e-4)  # PSD-projected
     ex4 = L4.newton_explorer(nw, final, spectra)
     drive(ex4, random_moves=4)
     assert "Hessian noise std" in ex4.status.value
+    # the spectrum panel follows the steps slider
+    ex4.set(epsilon=1.0, steps=1)
+    one = np.asarray(ex4.figure.data[6].y)
+    ex4.set(steps=2)
+    assert not np.allclose(one, ex4.figure.data[6].y) and "(2 steps)" in ex4.status.value
+    with pytest.raises(ValueError, match="spectra for steps"):
+        L4.newton_explorer(nw, final, L4.hessian_spectra(fs, [1.0, 8.0], num_train=300))
 
 
 def test_noise_cost_table_shared_covariance_is_cheaper():

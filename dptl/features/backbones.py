@@ -49,16 +49,30 @@ class Backbone:
     def feature_fn(
         self, resolution: int, layer: str | None = None, dtype=jnp.float32, **module_options
     ) -> Callable[[Any, jax.Array], jax.Array]:
-        """Pure (variables, uint8 images) -> float32 (N, width) features, ready to jit."""
-        resolution = check_resolution(resolution)
-        layer = self.check_layer(layer)
-        module = self.make_module(dtype=dtype, **module_options)
+        """Pure (variables, uint8 images) -> float32 (N, width) features, ready to jit.
 
-        def fn(variables, images):
-            x = preprocess(images, resolution, dtype)
-            return module.apply(variables, x, layer=layer).astype(jnp.float32)
+        The same arguments return the same function object, so ``jax.jit`` of it compiles
+        once per shape and a second extraction runs the compiled code.
+        """
+        return _feature_fn(
+            self.make_module,
+            check_resolution(resolution),
+            self.check_layer(layer),
+            jnp.dtype(dtype).name,
+            tuple(sorted(module_options.items())),
+        )
 
-        return fn
+
+@functools.lru_cache(maxsize=64)
+def _feature_fn(make_module, resolution: int, layer: str, dtype_name: str, options: tuple):
+    dtype = jnp.dtype(dtype_name)
+    module = make_module(dtype=dtype, **dict(options))
+
+    def fn(variables, images):
+        x = preprocess(images, resolution, dtype)
+        return module.apply(variables, x, layer=layer).astype(jnp.float32)
+
+    return fn
 
 
 def get_backbone(name: str, *, weights: str = "imagenet", key: jax.Array | None = None) -> Backbone:

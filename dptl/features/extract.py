@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import json
 import os
@@ -179,15 +180,8 @@ def extract(
 
     out = np.empty((n, width), out_dtype)
     if todo:
-        mesh = Mesh(np.asarray(devices), ("batch",))
-        rows, replicated = (
-            NamedSharding(mesh, PartitionSpec("batch")),
-            NamedSharding(mesh, PartitionSpec()),
-        )
-        fn = jax.jit(
-            backbone.feature_fn(resolution, layer, compute_dtype),
-            in_shardings=(replicated, rows),
-            out_shardings=rows,
+        fn, rows, replicated = _sharded(
+            backbone.feature_fn(resolution, layer, compute_dtype), tuple(devices)
         )
         variables = jax.device_put(backbone.variables, replicated)
         pad = np.zeros((batch, *images.shape[1:]), np.uint8)
@@ -227,6 +221,20 @@ def extract(
             start, stop = k * chunk, min((k + 1) * chunk, n)
             out[start:stop] = store.load(k, (stop - start, width), out_dtype)
     return out
+
+
+@functools.lru_cache(maxsize=32)
+def _sharded(feature_fn, devices: tuple):
+    """``feature_fn`` jitted over a 1-d mesh of ``devices`` (batch rows split, variables
+    replicated), with the two shardings; one jitted function per (function, devices), so
+    a second extraction reuses the compiled code."""
+    mesh = Mesh(np.asarray(devices), ("batch",))
+    rows, replicated = (
+        NamedSharding(mesh, PartitionSpec("batch")),
+        NamedSharding(mesh, PartitionSpec()),
+    )
+    fn = jax.jit(feature_fn, in_shardings=(replicated, rows), out_shardings=rows)
+    return fn, rows, replicated
 
 
 def _fetch(count: int, feats: jax.Array, out_dtype, bar) -> np.ndarray:

@@ -23,12 +23,11 @@ import math
 
 import jax
 import numpy as np
-from plotly.subplots import make_subplots
 
 from dptl.audit import audit_curve, least_squares_mechanism
-from dptl.lessons.explorer import Control, Explorer
+from dptl.lessons.explorer import Control, Explorer, subplots
 
-__all__ = ["AUDIT_DEFAULTS", "VARIANTS", "AuditSweep", "audit_explorer", "audit_sweep"]
+__all__ = ["AUDIT_DEFAULTS", "VARIANTS", "AuditSweep", "audit_explorer", "audit_sweep", "findings"]
 
 VARIANTS = ("library", "noise std halved")
 AUDIT_DEFAULTS = dict(
@@ -133,12 +132,12 @@ def audit_explorer(sweep: AuditSweep) -> Explorer:
     sw = sweep
     trials = sw.trials.astype(float)
     centers = (BINS[:-1] + BINS[1:]) / 2
-    fig = make_subplots(
+    fig = subplots(
         rows=1,
         cols=2,
         column_widths=[0.58, 0.42],
         horizontal_spacing=0.1,
-        subplot_titles=(
+        titles=(
             "audited lower bound ε_lb vs number of runs",
             "test scores on the evaluation runs",
         ),
@@ -222,7 +221,7 @@ def audit_explorer(sweep: AuditSweep) -> Explorer:
     fig.update_layout(
         height=460,
         barmode="overlay",
-        margin=dict(t=60, b=40),
+        margin=dict(b=40),
         legend=dict(orientation="h", y=-0.2, font=dict(size=10)),
     )
     ymax = np.maximum(sw.true_epsilon.max(1), sw.bounds.max((1, 2))) * 1.1  # per claimed ε
@@ -270,3 +269,33 @@ def audit_explorer(sweep: AuditSweep) -> Explorer:
         Control("variant", list(VARIANTS), label="mechanism", initial=VARIANTS[0], fmt=str),
     ]
     return Explorer(fig, controls, draw)
+
+
+def findings(sweep: AuditSweep):
+    """Per claimed epsilon: the library release's highest audited bound (below the claim,
+    or a failed audit) and the fewest runs at which the broken variant is caught."""
+    from IPython.display import Markdown
+
+    rows = []
+    for i, eps in enumerate(sweep.epsilons):
+        lib, broken = sweep.bounds[i, VARIANTS.index("library")], sweep.bounds[i, 1]
+        caught = [int(t) for t, b in zip(sweep.trials, broken, strict=True) if b > eps]
+        rows.append(
+            f"| {eps:g} | {lib.max():.3f} ({'below' if lib.max() <= eps else 'ABOVE'} the claim) "
+            f"| {sweep.true_epsilon[i, 1]:.3g} | "
+            + (
+                f"{caught[0]:,} runs per dataset |"
+                if caught
+                else f"not caught up to {int(sweep.trials[-1]):,} |"
+            )
+        )
+    text = [
+        f"**What these audits show** (Clopper-Pearson bounds at "
+        f"{100 * sweep.params['confidence']:g} % confidence):",
+        "",
+        "| claimed ε | library: highest audited ε_lb | noise std halved: true ε | "
+        "halved noise first caught at |",
+        "|---|---|---|---|",
+        *rows,
+    ]
+    return Markdown("\n".join(text))

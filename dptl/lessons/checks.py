@@ -2,15 +2,16 @@
 
 An exercise cell defines ``answer = None`` (or a first attempt); the check cell calls
 :func:`check`. Unanswered, it prints a hint; answered, it says whether the value is within
-tolerance of the value the lesson computed. It never raises, so the notebooks run top to
-bottom unmodified in CI.
+tolerance of the value the lesson computed. It prints its feedback and returns None, so the
+cell shows nothing else; it never raises, so the notebooks run top to bottom unmodified in
+CI.
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["check", "check_choice"]
+__all__ = ["UndecidedError", "check", "check_choice", "decided_winner", "is_decided"]
 
 
 def _close(answer: float, expected: float, rtol: float, atol: float) -> bool:
@@ -19,8 +20,17 @@ def _close(answer: float, expected: float, rtol: float, atol: float) -> bool:
 
 def check(
     answer, expected: float, *, rtol: float = 0.05, atol: float = 0.0, hint: str = ""
-) -> bool:
-    """Print whether ``answer`` is within ``rtol``/``atol`` of ``expected``; return it."""
+) -> None:
+    """Print whether ``answer`` is within ``rtol``/``atol`` of ``expected``."""
+    _verdict(answer, expected, rtol=rtol, atol=atol, hint=hint)
+
+
+def check_choice(answer, expected, *, options=None, explanation: str = "") -> None:
+    """Print whether a multiple-choice ``answer`` equals ``expected``."""
+    _choice_verdict(answer, expected, options=options, explanation=explanation)
+
+
+def _verdict(answer, expected: float, *, rtol: float, atol: float, hint: str) -> bool:
     if answer is None or answer is Ellipsis:
         print("No answer yet: replace `None` in the exercise cell and run both cells again.")
         if hint:
@@ -38,8 +48,7 @@ def check(
     return False
 
 
-def check_choice(answer, expected, *, options=None, explanation: str = "") -> bool:
-    """Print whether a multiple-choice ``answer`` equals ``expected``; return it."""
+def _choice_verdict(answer, expected, *, options, explanation: str) -> bool:
     if answer is None or answer is Ellipsis:
         opts = f" Options: {list(options)}." if options is not None else ""
         print("No answer yet: set `answer` in the exercise cell." + opts)
@@ -52,3 +61,44 @@ def check_choice(answer, expected, *, options=None, explanation: str = "") -> bo
         return True
     print(f"Not quite: {answer!r}.", "Look at the figure again and reason from the mechanism.")
     return False
+
+
+class UndecidedError(ValueError):
+    """A lesson's comparison is within the spread over seeds: no exercise or claim on it."""
+
+
+def decided_winner(per_seed: dict, *, margin: float = 2.0) -> str:
+    """The candidate with the highest mean over seeds, when the data decide it.
+
+    Decided means: the best mean exceeds the runner-up's by more than ``margin`` times the
+    sum of their standard deviations over seeds, and by at least 0.005 (half a point of
+    accuracy). Lessons call this to grade exercises and to word claims, so that a changed
+    cache cannot leave an exercise decided by noise.
+
+    Args:
+      per_seed: candidate name -> accuracies (or any score), one per seed.
+      margin: how many (summed) standard deviations the lead must exceed.
+
+    Returns the winner's name. Raises UndecidedError otherwise.
+    """
+    import numpy as np
+
+    stats = {k: (float(np.mean(v)), float(np.std(v))) for k, v in per_seed.items()}
+    ranked = sorted(stats, key=lambda k: -stats[k][0])
+    best, second = ranked[0], ranked[1]
+    lead = stats[best][0] - stats[second][0]
+    spread = stats[best][1] + stats[second][1]
+    if lead <= max(margin * spread, 0.005):
+        raise UndecidedError(
+            f"{best} leads {second} by {lead:.4f}, within {margin:g} x the seeds' spread "
+            f"({spread:.4f}) or half a point: the data do not decide it"
+        )
+    return best
+
+
+def is_decided(per_seed: dict, *, margin: float = 2.0) -> str | None:
+    """:func:`decided_winner`, or None when the data do not decide it."""
+    try:
+        return decided_winner(per_seed, margin=margin)
+    except UndecidedError:
+        return None

@@ -10,6 +10,8 @@ latency benchmark and the tests drive the explorers this way).
 
 from __future__ import annotations
 
+import json
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,7 +20,35 @@ import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 
-__all__ = ["Control", "Explorer", "drive", "fmt_eps"]
+__all__ = [
+    "Control",
+    "Explorer",
+    "drive",
+    "figure_data",
+    "fmt_eps",
+    "shown_figures",
+    "subplots",
+]
+
+
+def subplots(*, rows: int = 1, cols: int, titles: Sequence[str], **options) -> go.Figure:
+    """``make_subplots`` with titles that fit their column at laptop widths.
+
+    Each title is wrapped to about 30 characters per 450 px of column (a 2-column figure
+    in an 900-px output) and set at 14 px, so neighbouring titles do not run into each
+    other; the top margin and row spacing make room for the extra lines.
+    """
+    from plotly.subplots import make_subplots
+
+    width = max(18, int(62 / cols))
+    wrapped = ["<br>".join(textwrap.wrap(t, width)) for t in titles]
+    lines = max(t.count("<br>") + 1 for t in wrapped)
+    if rows > 1:
+        options.setdefault("vertical_spacing", 0.12 + 0.03 * lines)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=wrapped, **options)
+    fig.update_annotations(font_size=14)
+    fig.update_layout(margin=dict(t=30 + 18 * lines))
+    return fig
 
 
 def fmt_eps(eps: float) -> str:
@@ -44,8 +74,9 @@ class Control:
         initial = self.values[len(self.values) // 2] if initial is None else initial
         if initial not in self.values:
             raise ValueError(f"initial value {initial!r} of {name!r} is not one of {self.values}")
+        self.labels = [fmt(v) for v in self.values]
         self.slider = widgets.SelectionSlider(
-            options=[(fmt(v), v) for v in self.values],
+            options=list(zip(self.labels, self.values, strict=True)),
             value=initial,
             description=label or name,
             continuous_update=True,
@@ -57,47 +88,48 @@ class Control:
     def value(self):
         return self.slider.value
 
-
-def _portable(figure):
-    """Integer-valued x/y arrays as float64 with a 1e-12 relative offset.
-
-    plotly.py stores integral values as int64, which the FigureWidget does not deliver to
-    plotly.js intact (it then plots against the index); the invisible offset keeps them
-    float64. Applied after every draw, inside the same batch update.
-    """
-    for trace in figure.data:
-        for attr in ("x", "y"):
-            value = getattr(trace, attr, None)
-            if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
-                setattr(trace, attr, value.astype(float) * (1 + 1e-12) + 1e-300)
-    return figure
+    @property
+    def label(self) -> str:
+        """The current value as the slider shows it."""
+        return self.labels[self.slider.index]
 
 
 class Explorer:
-    """A FigureWidget redrawn by ``draw(fig, state)`` whenever a control moves.
+    """A plotly ``FigureWidget`` redrawn by ``draw(fig, state)`` whenever a control moves.
 
-    ``draw`` must be cheap: it indexes precomputed arrays by the values in ``state`` and
-    assigns trace properties. It runs inside ``fig.batch_update()``.
+    ``draw`` must be cheap: it indexes precomputed arrays by the values in ``state``,
+    assigns trace properties of ``fig`` and may return the HTML shown under the figure.
+
+    How the figure reaches the page, measured in the browser (benchmarks/lesson_latency.py):
+    updating a FigureWidget in place (one ``batch_update``, a restyle in plotly.js) shows a
+    move in about half the time of rendering the whole figure again into an Output widget.
+    Two things make the widget right where it is seen: the first state is drawn into the
+    plain figure before the widget exists (a FigureWidget updated before it is displayed
+    reaches plotly.js without the trace properties that update did not touch, so traces
+    were drawn against their index, unnamed), and once displayed it is asked to size
+    itself to the page (plotly.js lays it out before it is attached, at 700 px).
     """
 
     def __init__(
         self,
         figure: go.Figure,
         controls: Sequence[Control],
-        draw: Callable[[go.FigureWidget, dict], None],
+        draw: Callable[[go.Figure, dict], str | None],
         *,
         caption: str = "",
     ):
-        self.figure = _portable(go.FigureWidget(figure))
         self.controls = {c.name: c for c in controls}
         self._draw = draw
         self.caption = widgets.HTML(caption) if caption else None
         self.status = widgets.HTML()
-        self.redraws = 0
+        first = go.Figure(figure)
+        self._show(self._draw(first, self.state))
+        self.figure = go.FigureWidget(first)
+        self.figure._config = {**self.figure._config, "responsive": True}  # follow the page
+        self.redraws = 1
         self.last_redraw_s = 0.0
         for c in controls:
             c.slider.observe(self._on_change, names="value")
-        self.redraw()
 
     @property
     def state(self) -> dict:
@@ -107,15 +139,17 @@ class Explorer:
         self.redraw()
 
     def redraw(self) -> None:
+        """Draw the current state: one message to the page."""
         start = time.perf_counter()
-        state = self.state
         with self.figure.batch_update():
-            text = self._draw(self.figure, state)
-            _portable(self.figure)
-        if isinstance(text, str):
-            self.status.value = text
+            text = self._draw(self.figure, self.state)
+        self._show(text)
         self.redraws += 1
         self.last_redraw_s = time.perf_counter() - start
+
+    def _show(self, text) -> None:
+        if isinstance(text, str):
+            self.status.value = text
 
     def set(self, **values) -> None:
         """Move controls from code, exactly as a learner's slider move would."""
@@ -135,6 +169,10 @@ class Explorer:
         from IPython.display import display
 
         display(self.widget())
+        # Sent after the display message, so it reaches the figure once it is on the page:
+        # plotly.js then sizes it to the output's width.
+        self.figure.layout.autosize = None
+        self.figure.layout.autosize = True
 
 
 def drive(explorer: Explorer, *, random_moves: int = 40, seed: int = 0) -> list[float]:
@@ -165,3 +203,55 @@ def drive(explorer: Explorer, *, random_moves: int = 40, seed: int = 0) -> list[
         c = rng.choice(controls)
         move(c, rng.choice(c.values))
     return times
+
+
+def figure_data(figure: go.Figure) -> list[dict]:
+    """Each trace's type, name, x and y as plain JSON values (NaN as None)."""
+
+    def plain(values):
+        if values is None:
+            return None
+        out = []
+        for v in np.asarray(values, dtype=object).ravel().tolist():
+            if isinstance(v, (np.generic,)):
+                v = v.item()
+            if isinstance(v, float) and not np.isfinite(v):
+                v = None  # plotly.js draws neither NaN nor inf: a gap
+            out.append(v)
+        return out
+
+    traces = []
+    for trace in figure.data:
+        table = trace.type == "table"
+        traces.append(
+            {
+                "type": trace.type,
+                "name": trace.name,
+                "x": None if table else plain(getattr(trace, "x", None)),
+                "y": None if table else plain(getattr(trace, "y", None)),
+            }
+        )
+    return traces
+
+
+def shown_figures(out: dict) -> str:
+    """JSON of the figures a notebook's cells displayed, in cell order.
+
+    ``out`` is IPython's ``Out`` (execution count -> result): an :class:`Explorer` or a
+    plotly figure a cell ended with. The browser test compares this with the page.
+    """
+    shown = []
+    for count in sorted(out):
+        value = out[count]
+        if isinstance(value, Explorer):
+            shown.append(
+                {
+                    "kind": "explorer",
+                    "traces": figure_data(value.figure),
+                    "controls": [c.label for c in value.controls.values()],
+                    "sizes": [len(c.values) for c in value.controls.values()],
+                }
+            )
+        elif isinstance(value, go.Figure):
+            shown.append({"kind": "figure", "traces": figure_data(value)})
+    return json.dumps(shown)

@@ -18,17 +18,25 @@ import math
 import jax
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from dptl.data import FeatureSet
 from dptl.lessons.cache import cached
+from dptl.lessons.checks import decided_winner, is_decided
 from dptl.lessons.data import fingerprint
-from dptl.lessons.explorer import Control, Explorer, fmt_eps
+from dptl.lessons.explorer import Control, Explorer, fmt_eps, subplots
 from dptl.solvers.fc import fc_releases
 from dptl.solvers.least_squares import least_squares_releases
 from dptl.solvers.sweep import DEFAULTS, RULES, privacy_utility
 
-__all__ = ["FC_DEFAULTS", "METHOD_LABELS", "final_sweep", "fc_explorer", "noise_cost_table"]
+__all__ = [
+    "FC_DEFAULTS",
+    "METHOD_LABELS",
+    "exercise_answer",
+    "fc_explorer",
+    "final_sweep",
+    "findings",
+    "noise_cost_table",
+]
 
 METHOD_LABELS = {
     "least_squares": "DP least squares",
@@ -131,12 +139,12 @@ def noise_cost_table(epsilons, delta=1e-5, *, num_classes=10, newton_steps=None)
 
 def fc_explorer(sw: FinalSweep) -> Explorer:
     eps = sw.epsilons
-    fig = make_subplots(
+    fig = subplots(
         rows=1,
         cols=2,
         horizontal_spacing=0.1,
         column_widths=[0.6, 0.4],
-        subplot_titles=("privacy-utility: every method", "DP-FC: budget split"),
+        titles=("privacy-utility: every method", "DP-FC: budget split"),
     )
     for m in sw.methods:  # 0..M-1
         fig.add_scatter(
@@ -178,7 +186,7 @@ def fc_explorer(sw: FinalSweep) -> Explorer:
     fig.update_xaxes(type="log", title_text="ε", row=1, col=1)
     fig.update_xaxes(title_text="share of the budget (μ²) on the covariance", row=1, col=2)
     fig.update_yaxes(title_text="test accuracy", row=1, col=1)
-    fig.update_layout(height=460, margin=dict(t=60), legend=dict(font=dict(size=10)))
+    fig.update_layout(height=460, legend=dict(font=dict(size=10)))
 
     def draw(fg, s):
         ei = int(np.flatnonzero(np.isclose(eps, s["epsilon"]))[0])
@@ -219,3 +227,36 @@ def summary_table(sw: FinalSweep) -> go.Figure:
     fig = go.Figure(go.Table(header=dict(values=header), cells=dict(values=cols)))
     fig.update_layout(height=260, margin=dict(t=10, b=10, l=10, r=10))
     return fig
+
+
+def exercise_answer(sw: FinalSweep, epsilon: float = 0.25) -> str:
+    """The most accurate method at ``epsilon``, decided beyond the seeds' spread."""
+    ei = int(np.flatnonzero(np.isclose(sw.epsilons, epsilon))[0])
+    return decided_winner({m: a[ei] for m, a in sw.methods.items()})
+
+
+def findings(sw: FinalSweep):
+    """Per epsilon: the methods ranked, the leader when the seeds decide it, and DP-FC's
+    best covariance share."""
+    from IPython.display import Markdown
+
+    rows = []
+    for ei, eps in enumerate(sw.epsilons):
+        ranked = sorted(sw.methods, key=lambda m: -sw.methods[m][ei].mean())
+        leader = is_decided({m: sw.methods[m][ei] for m in ranked})
+        order = ", ".join(
+            f"{METHOD_LABELS.get(m, m)} {sw.methods[m][ei].mean():.3f}" for m in ranked
+        )
+        rows.append(
+            f"| {fmt_eps(eps)} | {order} | {METHOD_LABELS.get(leader, leader) if leader else 'undecided'} "
+            f"| {sw.best_share(eps):g} |"
+        )
+    text = [
+        "**What these numbers show** (test accuracy, mean over seeds; 'undecided' when the "
+        "lead is within twice the seeds' spread):",
+        "",
+        "| ε | methods, most accurate first | most accurate | DP-FC's best covariance share |",
+        "|---|---|---|---|",
+        *rows,
+    ]
+    return Markdown("\n".join(text))

@@ -21,21 +21,24 @@ import functools
 
 import jax
 import numpy as np
-from plotly.subplots import make_subplots
 
 from dptl.data import FeatureSet
 from dptl.lessons.cache import cached
+from dptl.lessons.checks import decided_winner, is_decided
 from dptl.lessons.data import fingerprint
-from dptl.lessons.explorer import Control, Explorer, fmt_eps
+from dptl.lessons.explorer import Control, Explorer, fmt_eps, subplots
 from dptl.privacy import normalize_rows
 from dptl.solvers.sweep import privacy_utility
 
 __all__ = [
+    "EXERCISE",
     "LL_DEFAULTS",
     "calibrated_simulation",
-    "per_class_subset",
-    "linear_logistic_sweep",
+    "exercise_answer",
+    "findings",
     "linear_logistic_explorer",
+    "linear_logistic_sweep",
+    "per_class_subset",
 ]
 
 LL_DEFAULTS = dict(
@@ -197,11 +200,11 @@ def linear_logistic_explorer(sw: LinearLogisticSweep) -> Explorer:
     fin = np.isfinite(eps)
     p = sw.params
     s0, n0, t0 = p["settings"][0], p["n_per_class"][-1], p["logistic_steps"][-1]
-    fig = make_subplots(
+    fig = subplots(
         rows=1,
         cols=2,
         horizontal_spacing=0.1,
-        subplot_titles=(
+        titles=(
             "test accuracy vs ε",
             "least squares minus logistic (> 0: least squares wins)",
         ),
@@ -252,7 +255,7 @@ def linear_logistic_explorer(sw: LinearLogisticSweep) -> Explorer:
     fig.add_hline(y=0, line_color="gray", row=1, col=2)
     fig.update_xaxes(type="log", title_text="ε")
     fig.update_yaxes(title_text="test accuracy", row=1, col=1)
-    fig.update_layout(height=440, margin=dict(t=60), legend=dict(font=dict(size=10)))
+    fig.update_layout(height=440, legend=dict(font=dict(size=10)))
 
     def draw(fg, s):
         st, n_pc, t = s["setting"], s["n_per_class"], s["steps"]
@@ -264,10 +267,14 @@ def linear_logistic_explorer(sw: LinearLogisticSweep) -> Explorer:
         d[2].y, d[3].y = [ls[~fin][0]] * 2, [lg[~fin][0]] * 2
         for i, m in enumerate(p["n_per_class"]):
             d[4 + i].y = sw.advantage(st, m, t)[fin]
-        wins = [fmt_eps(e) for e, a in zip(eps[fin], (ls - lg)[fin], strict=True) if a > 0]
+        won = {"least squares": [], "logistic": [], None: []}  # beyond the seeds' spread
+        for ei in np.flatnonzero(fin):
+            won[is_decided(_per_seed(sw, st, n_pc, t, ei))].append(fmt_eps(eps[ei]))
         return (
             f"<b>{st}, {n_pc} per class, logistic with {t} steps</b>: least squares wins at "
-            f"ε ∈ {{{', '.join(wins) or 'none'}}}; without privacy: least squares "
+            f"ε ∈ {{{', '.join(won['least squares']) or 'none'}}}, logistic at ε ∈ "
+            f"{{{', '.join(won['logistic']) or 'none'}}}, within the seeds' spread at ε ∈ "
+            f"{{{', '.join(won[None]) or 'none'}}}; without privacy: least squares "
             f"{ls[~fin][0]:.3f}, logistic {lg[~fin][0]:.3f}"
         )
 
@@ -277,3 +284,55 @@ def linear_logistic_explorer(sw: LinearLogisticSweep) -> Explorer:
         Control("steps", p["logistic_steps"], label="logistic steps", initial=t0),
     ]
     return Explorer(fig, controls, draw)
+
+
+# The exercise's question: (setting, examples per class, logistic steps, epsilon).
+EXERCISE = ("real, 10 classes", 100, 100, 0.5)
+
+
+def _per_seed(sw: LinearLogisticSweep, setting, n_per_class, steps, ei) -> dict:
+    t = sw.table[f"{setting}|{n_per_class}"]
+    return {"least squares": t["least_squares"][ei], "logistic": t[f"logistic_{steps}"][ei]}
+
+
+def exercise_answer(sw: LinearLogisticSweep) -> str:
+    """Which method wins in the exercise's setting (:data:`EXERCISE`), decided beyond the
+    seeds' spread (:func:`~dptl.lessons.checks.decided_winner`)."""
+    setting, n_pc, steps, eps = EXERCISE
+    ei = int(np.flatnonzero(np.isclose(sw.epsilons, eps))[0])
+    return decided_winner(_per_seed(sw, setting, n_pc, steps, ei))
+
+
+def findings(sw: LinearLogisticSweep):
+    """Per setting and examples per class (largest logistic step budget): the epsilons at
+    which least squares wins, logistic regression wins, or the seeds do not decide."""
+    from IPython.display import Markdown
+
+    steps = max(sw.params["logistic_steps"])
+    rows = []
+    counts = {"least squares": 0, "logistic": 0, None: 0}
+    for setting in sw.params["settings"]:
+        for n_pc in sw.params["n_per_class"]:
+            verdicts = {"least squares": [], "logistic": [], None: []}
+            for ei, eps in enumerate(sw.epsilons):
+                winner = is_decided(_per_seed(sw, setting, n_pc, steps, ei))
+                verdicts[winner].append(fmt_eps(eps))
+                counts[winner] += 1
+            rows.append(
+                f"| {setting} | {n_pc} | {', '.join(verdicts['least squares']) or '-'} | "
+                f"{', '.join(verdicts['logistic']) or '-'} | {', '.join(verdicts[None]) or '-'} |"
+            )
+    text = [
+        f"**What these numbers show** (logistic regression with {steps} steps, "
+        f"{sw.params['num_seeds']} seeds; a win must exceed twice the seeds' spread):",
+        "",
+        "| setting | examples per class | least squares wins at ε | logistic wins at ε | "
+        "undecided at ε |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Least squares wins {counts['least squares']} of these comparisons, logistic "
+        f"regression {counts['logistic']}, and {counts[None]} are within the seeds' spread "
+        "(undecided comparisons are evidence for neither method).",
+    ]
+    return Markdown("\n".join(text))

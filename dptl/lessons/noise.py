@@ -20,11 +20,10 @@ import math
 import dp_accounting as dpa
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from dptl.data import FeatureSet
 from dptl.lessons.cache import cached
-from dptl.lessons.explorer import Control, Explorer
+from dptl.lessons.explorer import Control, Explorer, subplots
 from dptl.privacy import (
     dpsgd_noise_multiplier,
     gdp_epsilon,
@@ -184,12 +183,11 @@ def noise_explorer(tables: NoiseTables, signal: dict) -> Explorer:
     """Four linked panels with sliders epsilon and batch size (all values precomputed)."""
     t = tables
     eps, batches = t.epsilons, t.batch_sizes
-    fig = make_subplots(
+    fig = subplots(
         rows=2,
         cols=2,
         horizontal_spacing=0.1,
-        vertical_spacing=0.16,
-        subplot_titles=(
+        titles=(
             f"noise multiplier σ vs ε ({t.params['epochs']} epochs)",
             "noise std on the averaged gradient σC/B",
             f"composition: ε vs steps at σ = {t.params['composition_sigma']:g}",
@@ -277,7 +275,7 @@ def noise_explorer(tables: NoiseTables, signal: dict) -> Explorer:
     fig.update_yaxes(title_text="ε", row=2, col=1)
     fig.update_layout(
         height=820,
-        margin=dict(t=60, b=40),
+        margin=dict(b=40),
         legend=dict(font=dict(size=10), orientation="h", y=-0.12),
     )
 
@@ -288,17 +286,11 @@ def noise_explorer(tables: NoiseTables, signal: dict) -> Explorer:
         d[4].y, d[4].name = t.sigma_pld[:, bi], f"B = {b}, PLD"
         d[5].y, d[5].name = t.sigma_rdp[:, bi], f"B = {b}, RDP"
         d[6].x, d[6].y = [eps[ei]], [t.sigma_pld[ei, bi]]
-        # x re-sent on every redraw: arrays sent at widget creation did not always reach
-        # plotly.js intact (see explorer._portable)
-        # (float64 with a 1e-12 relative offset: plotly.py turns integral values into int64,
-        # which the widget does not deliver to plotly.js intact)
-        bx = batches.astype(float) * (1 + 1e-12)
-        d[7].x, d[11].x = bx, bx
         d[7].y, d[7].name = t.per_example_noise_table[ei], f"σC/B at ε = {eps[ei]:g}"
-        d[8].x, d[8].y = [b * (1 + 1e-12)], [t.per_example_noise_table[ei, bi]]
+        d[8].x, d[8].y = [b], [t.per_example_noise_table[ei, bi]]
         d[10].y, d[10].name = t.composition_sub[bi], f"Poisson q = {b / t.n:.3g} (PLD)"
         d[11].y, d[11].name = snr[ei], f"SNR at ε = {eps[ei]:g}"
-        d[12].x, d[12].y = [b * (1 + 1e-12)], [snr[ei, bi]]
+        d[12].x, d[12].y = [b], [snr[ei, bi]]
         return (
             f"<b>ε = {eps[ei]:g}, B = {b}</b>: q = B/n = {b / t.n:.4g}, T = {t.steps[bi]} steps, "
             f"σ = {t.sigma_pld[ei, bi]:.4g} (RDP would need {t.sigma_rdp[ei, bi]:.4g}), "

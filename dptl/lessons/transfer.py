@@ -18,22 +18,24 @@ from __future__ import annotations
 import jax
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from dptl.data import load_comparison
 from dptl.data.shipped import COMPARISON_TRAIN, COMPARISONS
 from dptl.lessons.cache import CACHE_VERSION, cached, from_json, load_cache, to_json
+from dptl.lessons.checks import decided_winner, is_decided
 from dptl.lessons.data import fingerprint
-from dptl.lessons.explorer import Control, Explorer, fmt_eps
+from dptl.lessons.explorer import Control, Explorer, fmt_eps, subplots
 from dptl.lessons.sweeps import dpsgd_accuracy, noise_multipliers
 
 __all__ = [
-    "TRANSFER_DEFAULTS",
     "FEATURE_LABELS",
-    "transfer_sweep",
-    "transfer_explorer",
+    "TRANSFER_DEFAULTS",
+    "exercise_answer",
+    "findings",
     "init_figure",
     "load_feature_sets",
+    "transfer_explorer",
+    "transfer_sweep",
 ]
 
 FEATURE_LABELS = {
@@ -198,11 +200,11 @@ def transfer_explorer(sw: TransferSweep) -> Explorer:
     finite = np.isfinite(eps)
     xe = eps[finite]
     names = list(sw.fixed_epochs)
-    fig = make_subplots(
+    fig = subplots(
         rows=1,
         cols=3,
         horizontal_spacing=0.08,
-        subplot_titles=(
+        titles=(
             "accuracy vs ε (fixed epochs)",
             "private vs non-private at ε",
             "112 px: fixed epochs vs fixed steps",
@@ -256,7 +258,7 @@ def transfer_explorer(sw: TransferSweep) -> Explorer:
     fig.update_layout(
         height=460,
         barmode="group",
-        margin=dict(t=60, b=60),
+        margin=dict(b=60),
         legend=dict(orientation="h", y=-0.25, font=dict(size=10)),
     )
 
@@ -269,11 +271,10 @@ def transfer_explorer(sw: TransferSweep) -> Explorer:
         d[f].y = [sw.fixed_epochs[n][inf_i, bi].mean() for n in names]
         d[f + 1].y = [sw.fixed_epochs[n][ei, bi].mean() for n in names]
         d[f + 1].name = f"private, ε = {fmt_eps(eps[ei])}"
-        d[f + 2].x = d[f + 3].x = bs.astype(float) * (1 + 1e-12)  # see explorer._portable
         d[f + 2].y = sw.fixed_epochs["efficientnet_lite0_112"][ei].mean(-1)
         d[f + 3].y = sw.fixed_steps[ei].mean(-1)
         d[f + 4].x, d[f + 4].y = (
-            [float(bs[bi]) * (1 + 1e-12)],
+            [float(bs[bi])],
             [sw.fixed_epochs["efficientnet_lite0_112"][ei, bi].mean()],
         )
         gaps = ", ".join(
@@ -310,3 +311,60 @@ def init_figure(sw: TransferSweep) -> go.Figure:
         height=380,
     )
     return fig
+
+
+def exercise_answer(sw: TransferSweep, epsilon: float = 1.0) -> str:
+    """The feature set whose private model is the most accurate at ``epsilon`` with the
+    full batch, decided beyond the seeds' spread (:func:`~dptl.lessons.checks.decided_winner`)."""
+    ei, bi = sw.index(epsilon, sw.batch_sizes[-1])
+    return decided_winner({n: a[ei, bi] for n, a in sw.fixed_epochs.items()})
+
+
+def findings(sw: TransferSweep, epsilon: float = 1.0):
+    """What this sweep shows at ``epsilon`` with the full batch, in words made from its
+    numbers: each feature set's private and non-private accuracy, whether its privacy gap
+    is beyond the seeds' spread, and whether the gaps order the feature sets."""
+    from IPython.display import Markdown
+
+    ei, bi = sw.index(epsilon, sw.batch_sizes[-1])
+    inf_i = int(np.flatnonzero(~np.isfinite(sw.epsilons))[0])
+    rows, gaps = [], {}
+    for name, acc in sw.fixed_epochs.items():
+        private, nonprivate = acc[ei, bi], acc[inf_i, bi]
+        gap = nonprivate - private  # per seed
+        gaps[name] = -gap
+        spread = float(np.std(private) + np.std(nonprivate))
+        verdict = "beyond" if abs(gap.mean()) > max(2 * spread, 0.005) else "within"
+        rows.append(
+            f"| {FEATURE_LABELS.get(name, name)} | {private.mean():.3f} | "
+            f"{nonprivate.mean():.3f} | {100 * gap.mean():+.2f} ({verdict} the seeds' spread) |"
+        )
+    smallest = is_decided(gaps)
+    best = is_decided({n: a[ei, bi] for n, a in sw.fixed_epochs.items()})
+    text = [
+        f"**What these numbers show** (ε = {fmt_eps(sw.epsilons[ei])}, full batch of "
+        f"{sw.batch_sizes[bi]:,}, {sw.params['epochs']} epochs, {sw.params['num_seeds']} seeds):",
+        "",
+        "| features | private | non-private | gap, points |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+        (
+            f"* Pretraining sets the level: {FEATURE_LABELS.get(best, best)} is the most "
+            "accurate, beyond the seeds' spread."
+            if best
+            else "* No feature set is ahead of all others beyond the seeds' spread."
+        ),
+        (
+            f"* The gaps order the feature sets: {FEATURE_LABELS.get(smallest, smallest)} "
+            "loses the least."
+            if smallest
+            else "* The gaps do not order the feature sets: their differences are within the "
+            "seeds' spread, so this sweep cannot test the papers' finding that better features "
+            "shrink the gap."
+        ),
+        "* Every model here, private or not, is trained with the lesson's fixed DP-SGD "
+        "settings; a non-private model trained to convergence is more accurate, so read each "
+        "gap as this setting's, not as the method's limit.",
+    ]
+    return Markdown("\n".join(text))
