@@ -35,7 +35,7 @@ def subplots(*, rows: int = 1, cols: int, titles: Sequence[str], **options) -> g
     """``make_subplots`` with titles that fit their column at laptop widths.
 
     Each title is wrapped to about 30 characters per 450 px of column (a 2-column figure
-    in an 900-px output) and set at 14 px, so neighbouring titles do not run into each
+    in a 900-px output) and set at 14 px, so neighbouring titles do not run into each
     other; the top margin and row spacing make room for the extra lines.
     """
     from plotly.subplots import make_subplots
