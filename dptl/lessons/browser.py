@@ -32,6 +32,7 @@ from pathlib import Path
 
 __all__ = [
     "CHROMIUM",
+    "CHROMIUM_ARGS",
     "LabServer",
     "compare_figures",
     "free_port",
@@ -104,25 +105,6 @@ SHOWN_FIGURES = (
     "from dptl.lessons.explorer import shown_figures as _dptl_shown\nprint(_dptl_shown(Out))"
 )
 
-# Time from the last key press in the page to the next plotly_afterplot of any plot.
-LATENCY_HOOK = """() => {
-  if (window.__dptl) return;
-  window.__dptl = {key: null, drawn: []};
-  document.addEventListener('keydown', () => { window.__dptl.key = performance.now(); }, true);
-  const hook = () => document.querySelectorAll('.js-plotly-plot').forEach(gd => {
-    if (gd.__dptlHooked || !gd.on) return;
-    gd.__dptlHooked = true;
-    gd.on('plotly_afterplot', () => {
-      if (window.__dptl.key !== null) {
-        window.__dptl.drawn.push(performance.now() - window.__dptl.key);
-        window.__dptl.key = null;
-      }
-    });
-  });
-  hook();
-  new MutationObserver(hook).observe(document.body, {childList: true, subtree: true});
-}"""
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -169,6 +151,12 @@ def lab_server(
         "JUPYTER_RUNTIME_DIR": str(workdir / "runtime"),
         "JUPYTERLAB_WORKSPACES_DIR": str(workdir / "workspaces"),
     }
+    # no "get notified about Jupyter news?" toast over the screenshots
+    notify = workdir / "settings" / "@jupyterlab" / "apputils-extension"
+    notify.mkdir(parents=True)
+    (notify / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
     log_path = workdir / "lab.log"
     cmd = [
         "bash",
@@ -177,6 +165,7 @@ def lab_server(
         f"--port={port}",
         f"--IdentityProvider.token={token}",
         "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.user_settings_dir={workdir / 'settings'}",
     ]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
