@@ -36,7 +36,8 @@ PAGE_TEXT_PROBLEMS = """() => {
 
 # Each slider's value readout against the next slider's label: overlapping boxes.
 SLIDER_OVERLAPS = """() => {
-  const box = e => e.getBoundingClientRect();
+  const box = e => { const r = e.getBoundingClientRect();  // text overflowing its box counts
+    return {left: r.left, top: r.top, bottom: r.bottom, right: r.left + Math.max(r.width, e.scrollWidth)}; };
   const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
   const sliders = [...document.querySelectorAll('.jp-Notebook .widget-slider')];
   const problems = [];

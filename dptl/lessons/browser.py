@@ -68,13 +68,11 @@ READ_PLOTS = """() => {
     return v;
   };
   const rect = el => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
-  const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];
   return JSON.stringify([...document.querySelectorAll('.jp-Notebook .js-plotly-plot')].map(gd => {
     const out = gd.closest('.jp-OutputArea-output') || gd.parentElement;
     const texts = [...gd.querySelectorAll('g.annotation, g.g-gtitle, g.g-xtitle, g.g-ytitle')]
       .filter(g => g.getBoundingClientRect().width > 0);
     return {
-      cell: cells.findIndex(c => c.contains(gd)),
       traces: (gd._fullData || []).map(t => ({
         name: t.name === undefined ? null : t.name, type: t.type,
         x: t.type === 'table' ? null : arr(t.x), y: t.type === 'table' ? null : arr(t.y),

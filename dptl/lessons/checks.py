@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["UndecidedError", "check", "check_choice", "decided_winner", "is_decided"]
+__all__ = [
+    "UndecidedError",
+    "beyond_spread",
+    "check",
+    "check_choice",
+    "decided_winner",
+    "is_decided",
+]
 
 
 def _close(answer: float, expected: float, rtol: float, atol: float) -> bool:
@@ -67,6 +74,12 @@ class UndecidedError(ValueError):
     """A lesson's comparison is within the spread over seeds: no exercise or claim on it."""
 
 
+def beyond_spread(difference: float, spread: float, *, margin: float = 2.0) -> bool:
+    """Whether a difference of means is beyond ``margin`` times the seeds' spread (the sum
+    of the two standard deviations) and at least half a point (0.005)."""
+    return abs(difference) > max(margin * spread, 0.005)
+
+
 def decided_winner(per_seed: dict, *, margin: float = 2.0) -> str:
     """The candidate with the highest mean over seeds, when the data decide it.
 
@@ -88,7 +101,7 @@ def decided_winner(per_seed: dict, *, margin: float = 2.0) -> str:
     best, second = ranked[0], ranked[1]
     lead = stats[best][0] - stats[second][0]
     spread = stats[best][1] + stats[second][1]
-    if lead <= max(margin * spread, 0.005):
+    if not beyond_spread(lead, spread, margin=margin):
         raise UndecidedError(
             f"{best} leads {second} by {lead:.4f}, within {margin:g} x the seeds' spread "
             f"({spread:.4f}) or half a point: the data do not decide it"

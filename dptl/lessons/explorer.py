@@ -159,8 +159,10 @@ class Explorer:
             self.controls[name].slider.value = value
 
     def widget(self) -> widgets.Widget:
+        # one slider per row: a long value (a setting's name) then never runs into the
+        # next slider's label
         parts = [c.slider for c in self.controls.values()]
-        top = [widgets.HBox(parts, layout=widgets.Layout(flex_flow="row wrap"))]
+        top = [widgets.VBox(parts)]
         if self.caption is not None:
             top.insert(0, self.caption)
         return widgets.VBox([*top, self.figure, self.status])

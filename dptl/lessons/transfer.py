@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from dptl.data import load_comparison
 from dptl.data.shipped import COMPARISON_TRAIN, COMPARISONS
 from dptl.lessons.cache import CACHE_VERSION, cached, from_json, load_cache, to_json
-from dptl.lessons.checks import decided_winner, is_decided
+from dptl.lessons.checks import beyond_spread, decided_winner, is_decided
 from dptl.lessons.data import fingerprint
 from dptl.lessons.explorer import Control, Explorer, fmt_eps, subplots
 from dptl.lessons.sweeps import dpsgd_accuracy, noise_multipliers
@@ -43,6 +43,13 @@ FEATURE_LABELS = {
     "efficientnet_lite0_random_112": "random-weights network",
     "efficientnet_lite0_32": "ImageNet network, 32 px",
     "efficientnet_lite0_112": "ImageNet network, 112 px",
+}
+
+SHORT_LABELS = {
+    "raw_pixels": "raw<br>pixels",
+    "efficientnet_lite0_random_112": "random<br>network",
+    "efficientnet_lite0_32": "ImageNet<br>32 px",
+    "efficientnet_lite0_112": "ImageNet<br>112 px",
 }
 
 TRANSFER_DEFAULTS = dict(
@@ -221,7 +228,8 @@ def transfer_explorer(sw: TransferSweep) -> Explorer:
             col=1,
         )
     f = len(names)
-    labels = [FEATURE_LABELS.get(n, n) for n in names]
+    # short two-line bar labels: the full ones, tilted, ran into the legend
+    labels = [SHORT_LABELS.get(n, n) for n in names]
     fig.add_bar(x=labels, y=[0] * f, name="non-private", row=1, col=2)  # f
     fig.add_bar(x=labels, y=[0] * f, name="private at ε", row=1, col=2)  # f + 1
     bs = sw.batch_sizes
@@ -250,7 +258,8 @@ def transfer_explorer(sw: TransferSweep) -> Explorer:
         row=1,
         col=3,
     )
-    fig.update_xaxes(type="log", title_text="ε", row=1, col=1)
+    fig.update_xaxes(type="log", title_text="ε", dtick="D2", row=1, col=1)
+    fig.update_xaxes(tickangle=0, row=1, col=2)  # the two-line bar labels, level
     fig.update_xaxes(type="log", title_text="batch size B", row=1, col=3)
     fig.update_yaxes(title_text="test accuracy", range=[0, 1], row=1, col=1)
     fig.update_yaxes(range=[0, 1], row=1, col=2)
@@ -259,7 +268,7 @@ def transfer_explorer(sw: TransferSweep) -> Explorer:
         height=460,
         barmode="group",
         margin=dict(b=60),
-        legend=dict(orientation="h", y=-0.25, font=dict(size=10)),
+        legend=dict(orientation="h", y=-0.3, font=dict(size=10)),
     )
 
     def draw(fg, s):
@@ -334,7 +343,7 @@ def findings(sw: TransferSweep, epsilon: float = 1.0):
         gap = nonprivate - private  # per seed
         gaps[name] = -gap
         spread = float(np.std(private) + np.std(nonprivate))
-        verdict = "beyond" if abs(gap.mean()) > max(2 * spread, 0.005) else "within"
+        verdict = "beyond" if beyond_spread(gap.mean(), spread) else "within"
         rows.append(
             f"| {FEATURE_LABELS.get(name, name)} | {private.mean():.3f} | "
             f"{nonprivate.mean():.3f} | {100 * gap.mean():+.2f} ({verdict} the seeds' spread) |"
