@@ -7,6 +7,9 @@ Subpackages, in dependency order:
 - ``dptl.solvers``: DP last-layer solvers (least squares, DP-SGD/DP-Adam, Newton, DP-FC).
 - ``dptl.data``: feature files, image datasets (Fashion-MNIST, TFDS, CIFAR archives).
 - ``dptl.features``: pretrained backbones (Flax) and batched, sharded, resumable extraction.
+- ``dptl.model``, ``dptl.classifier``, ``dptl.report``: one trained head as a model file
+  with its privacy record (no pickle), the backbone plus head predicting on images, and the
+  model's HTML report (``dptl train``, ``dptl predict``, ``dptl report``).
 - ``dptl.lessons``: sweeps, plotly figures and ipywidgets controls for the notebooks.
 
 Neighbouring relation throughout: add/remove one example.

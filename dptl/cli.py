@@ -1,4 +1,5 @@
-"""``dptl`` command line: ``dptl compare`` (every solver at every epsilon) and ``dptl extract``."""
+"""``dptl`` command line: ``compare`` (every solver at every epsilon), ``extract`` (images to
+features), ``train`` / ``predict`` / ``report`` (one private model: :mod:`dptl.model_cli`)."""
 
 from __future__ import annotations
 
@@ -169,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     from dptl.features.cli import add_extract_parser
 
     add_extract_parser(sub)
+    from dptl.model_cli import add_predict_parser, add_report_parser, add_train_parser
+
+    add_train_parser(sub, _epsilon, _seed)
+    add_predict_parser(sub)
+    add_report_parser(sub)
     return parser
 
 

@@ -162,3 +162,53 @@ def test_lessons_sh_without_display_and_with_its_port_taken(tmp_path):
     assert "no display here; open the http://" in log
     if os.geteuid() == 0:
         assert "Running as root is not recommended" not in log
+
+
+READ_REPORT = """() => {
+  const gd = document.getElementById('confusion');
+  const t = gd._fullData[0];
+  return {type: t.type, x: t.x, y: t.y, z: t.z.map(r => Array.from(r)),
+          width: gd.getBoundingClientRect().width,
+          body: document.body.getBoundingClientRect().width,
+          text: document.body.innerText};
+}"""
+
+
+def test_model_report_in_browser(browser_and_lab, tmp_path):
+    """The HTML report of `dptl report` as its reader sees it: offline (plotly.js inlined),
+    the confusion matrix drawn with the model's classes and counts, the guarantee named."""
+    import dataclasses
+
+    import jax
+    import numpy as np
+
+    from dptl.data.synthetic import gaussian_mixture_features
+    from dptl.model import PrivateModel
+    from dptl.report import confusion_matrix, model_report_html
+    from dptl.solvers import dp_sgd
+
+    browser, _ = browser_and_lab
+    fs = gaussian_mixture_features(seed=0, num_train=600, num_test=200, dim=16, num_classes=3)
+    fs = dataclasses.replace(fs, metadata={**fs.metadata, "backbone": "efficientnet_lite0"})
+    res = dp_sgd(jax.random.key(0), fs.x_train, fs.y_train, epsilon=1.0, num_classes=3)
+    model = PrivateModel.from_result(res, fs, features_path="f.npz", key="test")
+    path = tmp_path / "report.html"
+    path.write_text(model_report_html(model, fs, features_path="f.npz"))
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    try:
+        page.route(
+            "**/*", lambda r: r.abort() if not r.request.url.startswith("file:") else r.continue_()
+        )
+        page.goto(path.as_uri())
+        page.wait_for_function("() => document.getElementById('confusion')._fullData")
+        drawn = page.evaluate(READ_REPORT)
+        counts = confusion_matrix(fs.y_test, model.predict(fs.x_test), 3)
+        assert drawn["type"] == "heatmap"
+        assert drawn["x"] == list(fs.class_names) and drawn["y"] == list(fs.class_names)
+        np.testing.assert_allclose(drawn["z"], counts / counts.sum(1, keepdims=True), rtol=1e-6)
+        assert drawn["width"] >= 0.9 * min(drawn["body"], 960 - 32)
+        assert "add/remove one example" in drawn["text"]
+        assert f"{100 * res.accuracy(fs.x_test, fs.y_test):.2f}%" in drawn["text"]
+        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+    finally:
+        page.close()

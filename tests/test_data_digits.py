@@ -6,9 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dptl.data import DATASETS, SHIPPED, load_images, load_shipped, shipped_dir
-from dptl.data.digits import CLASS_NAMES, NUM_TRAIN, SPLIT, load_sklearn_digits
-from dptl.data.registry import dataset_metadata
+from dptl.data import DATASETS, SHIPPED, ImageDataset, load_images, load_shipped, shipped_dir
+from dptl.data.digits import CLASS_NAMES, METADATA, NUM_TRAIN, SPLIT, load_sklearn_digits
 
 README = Path(__file__).resolve().parents[1] / "data" / "README.md"
 NAME = "sklearn_digits_efficientnet_lite0_112"
@@ -56,8 +55,13 @@ def test_registry_names_the_dataset(digits):
     ds = load_images("sklearn_digits")
     assert ds.x_train.shape == (1437, 8, 8) and ds.x_test.shape == (360, 8, 8)
     np.testing.assert_array_equal(ds.y_test, digits.y_test)
-    assert "1437" in dataset_metadata("sklearn_digits")["split"]
-    assert dataset_metadata("fashion_mnist") == {}
+    assert "1437" in ds.metadata["split"] and ds.metadata == dict(METADATA)
+    assert digits.metadata is not METADATA  # a copy: editing it leaves the module's alone
+
+
+def test_image_datasets_carry_no_metadata_unless_given():
+    x, y = np.zeros((2, 8, 8), np.uint8), np.array([0, 1], np.int32)
+    assert ImageDataset("plain", x, y, x, y, ("a", "b")).metadata == {}
 
 
 def test_missing_scikit_learn_says_how_to_install(monkeypatch):

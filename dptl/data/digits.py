@@ -11,7 +11,7 @@ original 32x32 bitmaps); they become uint8 by the exact integer map ``x * 255 //
 
 Split: fixed, no shuffle. The first 1,437 rows in the bundled order are the training
 split and the last 360 the test split (``SPLIT``); ``METADATA`` records this for the
-feature file's provenance.
+feature file's provenance and comes with the loaded ``ImageDataset`` as its ``metadata``.
 """
 
 from __future__ import annotations
@@ -63,4 +63,5 @@ def load_sklearn_digits() -> ImageDataset:
         x[NUM_TRAIN:],
         y[NUM_TRAIN:],
         CLASS_NAMES,
+        metadata=METADATA,
     )

@@ -26,23 +26,19 @@ norm C happens in the solvers (it is data-independent per example, so it costs n
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
-import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from dptl import _validate
+from dptl.archive import arrays_sha256, read_archive, write_archive
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "FeatureFileError", "FeatureSet"]
 
 FORMAT_NAME = "dptl-features"
 FORMAT_VERSION = 1
-_HEADER = "__dptl__"
 _ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 _FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 
@@ -51,30 +47,8 @@ class FeatureFileError(ValueError):
     """A feature file is missing, corrupt, foreign or inconsistent."""
 
 
-def _write_npz(f, arrays: dict[str, np.ndarray], compress: bool) -> None:
-    """Like ``np.savez`` but byte-for-byte deterministic (fixed zip timestamps), so the
-    same features always give the same file."""
-    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-    with zipfile.ZipFile(f, "w", compression=method, allowZip64=True) as zf:
-        for name, arr in arrays.items():
-            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = method
-            with zf.open(info, "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
-
-
-def _parse_header(path: Path, blob: bytes) -> dict[str, Any]:
-    """The JSON header, checked field by field: a foreign or damaged one names what is wrong."""
-    try:
-        header = json.loads(blob.decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise FeatureFileError(
-            f"{path}: the {_HEADER!r} header is not valid JSON ({err})"
-        ) from None
-    if not isinstance(header, dict):
-        raise FeatureFileError(
-            f"{path}: the {_HEADER!r} header must be a JSON object, got a {type(header).__name__}"
-        )
+def _check_header(path: Path, header: dict[str, Any]) -> dict[str, Any]:
+    """The feature-specific header fields, checked: a damaged one names what is wrong."""
     names = header.get("class_names")
     if names is None:
         raise FeatureFileError(
@@ -161,12 +135,7 @@ class FeatureSet:
 
     def checksum(self) -> str:
         """SHA-256 over the four arrays (name, dtype, shape, bytes)."""
-        h = hashlib.sha256()
-        for name in _ARRAYS:
-            a = np.ascontiguousarray(getattr(self, name))
-            h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
-            h.update(a.tobytes())
-        return h.hexdigest()
+        return arrays_sha256({name: getattr(self, name) for name in _ARRAYS})
 
     # -- conversions ---------------------------------------------------------------------
     def astype(self, dtype) -> FeatureSet:
@@ -188,7 +157,6 @@ class FeatureSet:
     # -- disk ----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, *, compress: bool = False) -> str:
         """Write atomically (temp file + rename) and return the checksum."""
-        path = Path(path)
         digest = self.checksum()
         header = {
             "format": FORMAT_NAME,
@@ -197,60 +165,26 @@ class FeatureSet:
             "metadata": self.metadata,
             "sha256": digest,
         }
-        blob = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
-        arrays = {name: getattr(self, name) for name in _ARRAYS}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".partial", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                _write_npz(f, {**arrays, _HEADER: blob}, compress)
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600; a feature file is for everyone to read
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_archive(
+            path, {name: getattr(self, name) for name in _ARRAYS}, header, compress=compress
+        )
         return digest
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, verify: bool = True) -> FeatureSet:
         """Read and validate a feature file; ``verify`` also checks the SHA-256."""
         path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(
-                f"feature file {str(path)!r} does not exist; the shipped files are in data/ "
-                "(see data/README.md), new ones are made with `dptl extract`"
-            )
-        if not zipfile.is_zipfile(path):
-            raise FeatureFileError(
-                f"{path} is not a dptl feature file: it is not an .npz (zip) archive"
-            )
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                names = set(npz.files)
-                if _HEADER not in names:
-                    raise FeatureFileError(
-                        f"{path} is not a dptl feature file (no {_HEADER!r} header member); "
-                        f"members found: {sorted(names)}"
-                    )
-                header = _parse_header(path, bytes(npz[_HEADER]))
-                missing = [a for a in _ARRAYS if a not in names]
-                if missing:
-                    raise FeatureFileError(f"{path} lacks the arrays {missing}")
-                arrays = {a: npz[a] for a in _ARRAYS}
-        except FeatureFileError:
-            raise
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as err:
-            raise FeatureFileError(
-                f"{path} is corrupt or not an .npz feature file: {err}"
-            ) from None
-        if header.get("format") != FORMAT_NAME:
-            raise FeatureFileError(
-                f"{path} has format {header.get('format')!r}, expected {FORMAT_NAME!r}"
-            )
-        if header.get("version") != FORMAT_VERSION:
-            raise FeatureFileError(
-                f"{path} is format version {header.get('version')!r}; this dptl reads version {FORMAT_VERSION}"
-            )
+        header, arrays = read_archive(
+            path,
+            format_name=FORMAT_NAME,
+            version=FORMAT_VERSION,
+            members=_ARRAYS,
+            what="dptl feature file",
+            error=FeatureFileError,
+            missing_hint="; the shipped files are in data/ (see data/README.md), new ones "
+            "are made with `dptl extract`",
+        )
+        header = _check_header(path, header)
         out = cls(**arrays, class_names=header["class_names"], metadata=header["metadata"])
         if verify and out.checksum() != header.get("sha256"):
             raise FeatureFileError(

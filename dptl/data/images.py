@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -14,6 +15,8 @@ class ImageDataset:
     """uint8 images (N, H, W) or (N, H, W, C) with int labels in 0..K-1, as loaded from disk.
 
     Preprocessing (resize, grayscale to RGB, scaling) belongs to the backbone, not here.
+    ``metadata`` is provenance (source, split rule, ...) that a feature file extracted from
+    these images records; it must be JSON-serialisable.
     """
 
     name: str
@@ -22,9 +25,11 @@ class ImageDataset:
     x_test: np.ndarray
     y_test: np.ndarray
     class_names: tuple[str, ...]
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
+        object.__setattr__(self, "metadata", dict(self.metadata))
         for split in ("train", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if x.dtype != np.uint8 or x.ndim not in (3, 4):

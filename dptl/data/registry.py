@@ -4,15 +4,31 @@ from __future__ import annotations
 
 from dptl.data.images import ImageDataset
 
-__all__ = ["DATASETS", "dataset_metadata", "load_images"]
+__all__ = ["DATASETS", "load_images"]
 
-DATASETS = ("fashion_mnist", "sklearn_digits", "cifar10", "cifar100", "tfds:<name>")
+DATASETS = (
+    "fashion_mnist",
+    "sklearn_digits",
+    "cifar10",
+    "cifar100",
+    "tfds:<name>",
+    "folder:<path>",
+)
 
 
 def load_images(name: str, **kwargs) -> ImageDataset:
-    """Images of ``name``: "fashion_mnist" (Debian package), "sklearn_digits" (bundled with
-    scikit-learn), "cifar10"/"cifar100" (official python archives, downloaded once) or
-    "tfds:<name>" (any TFDS image dataset)."""
+    """Images of the dataset ``name``, with its provenance in ``.metadata``.
+
+    Args:
+        name: "fashion_mnist" (Debian package), "sklearn_digits" (bundled with
+            scikit-learn), "cifar10"/"cifar100" (official python archives, downloaded once),
+            "tfds:<name>" (any TFDS image dataset) or "folder:<path>" (a folder of one's
+            own images, one subfolder per class; see ``dptl.data.folder.load_folder``).
+        **kwargs: passed to the dataset's loader (e.g. ``size=`` for a folder).
+
+    Returns:
+        The ``ImageDataset``.
+    """
     if name == "fashion_mnist":
         from dptl.data.fashion_mnist import load_fashion_mnist
 
@@ -29,14 +45,8 @@ def load_images(name: str, **kwargs) -> ImageDataset:
         from dptl.data.tfds import load_tfds
 
         return load_tfds(name[5:], **kwargs)
+    if name.startswith("folder:") and len(name) > 7:
+        from dptl.data.folder import load_folder
+
+        return load_folder(name[7:], **kwargs)
     raise ValueError(f"unknown dataset {name!r}; choose one of {list(DATASETS)}")
-
-
-def dataset_metadata(name: str) -> dict:
-    """Provenance a feature file of ``name`` records besides the generic fields (the source
-    and the fixed split of "sklearn_digits"; nothing for the others)."""
-    if name == "sklearn_digits":
-        from dptl.data.digits import METADATA
-
-        return dict(METADATA)
-    return {}

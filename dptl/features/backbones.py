@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -79,8 +80,13 @@ def get_backbone(name: str, *, weights: str = "imagenet", key: jax.Array | None 
     """The backbone ``name`` with ``weights``: "imagenet", "random" (needs ``key``) or a path.
 
     EfficientNet-Lite0's ImageNet weights come from the package checkpoint; ViT weights
-    are an AugReg / big_vision ``.npz`` path or URL given as ``weights``.
+    are an AugReg / big_vision ``.npz`` path or URL given as ``weights``. A provenance label
+    ``Backbone.weights`` of random weights ("random(key_data=[a, b])", as feature and model
+    files record it) gives back the same random network.
     """
+    if key is None and (m := re.fullmatch(r"random\(key_data=\[(\d+), (\d+)\]\)", weights)):
+        weights = "random"
+        key = jax.random.wrap_key_data(np.array([int(m[1]), int(m[2])], np.uint32))
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; choose one of {list(BACKBONES)}")
     if weights == "random" and key is None:

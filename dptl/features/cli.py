@@ -26,7 +26,9 @@ def add_extract_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--dataset",
         required=True,
-        help="fashion_mnist, sklearn_digits, cifar10, cifar100 or tfds:<name>",
+        help="fashion_mnist, sklearn_digits, cifar10, cifar100, tfds:<name> or folder:<path> "
+        "(your own images, one subfolder per class, or train/<class>/ and test/<class>/; "
+        "decoded with Pillow and resized to --resolution on the host)",
     )
     p.add_argument("--backbone", required=True, help="efficientnet_lite0, vit_b16, ...")
     p.add_argument("--resolution", type=int, required=True, help="input size in pixels")
@@ -63,6 +65,13 @@ def add_extract_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--chunk-batches", type=int, default=16, help="batches per resumable chunk (default 16)"
     )
+    p.add_argument(
+        "--on-bad-image",
+        default="skip",
+        choices=["skip", "error"],
+        help="folder:<path> only: skip image files that do not decode (default; they are "
+        "listed in the metadata) or stop with an error",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run_extract)
     return p
@@ -72,11 +81,9 @@ def run_extract(args: argparse.Namespace) -> int:
     """Load the dataset, extract train and test features, save the feature file."""
     import jax
 
-    import dptl
-    from dptl.data import FeatureSet, load_images
-    from dptl.data.registry import dataset_metadata
+    from dptl.data import load_images
     from dptl.features.backbones import get_backbone
-    from dptl.features.extract import default_compute_dtype, extract
+    from dptl.features.dataset import extract_dataset
     from dptl.features.preprocess import check_resolution
 
     check_resolution(args.resolution)  # fail before loading anything
@@ -84,53 +91,33 @@ def run_extract(args: argparse.Namespace) -> int:
         raise ValueError(f"--limit must be >= 1, got {args.limit}")
     out = Path(args.out)
     chunk_dir = Path(args.chunk_dir) if args.chunk_dir else out.with_name(out.name + ".chunks")
-    data = load_images(args.dataset)
+    data = load_images(args.dataset, **_loader_options(args))
+    skipped = data.metadata.get("skipped") or []
+    if skipped:
+        print(
+            f"skipped {len(skipped)} files that could not be decoded (listed under 'skipped' "
+            "in the feature file's metadata)",
+            file=sys.stderr,
+        )
     key = jax.random.key(args.seed) if args.weights == "random" else None
     backbone = get_backbone(args.backbone, weights=args.weights, key=key)
-    layer = backbone.check_layer(args.layer)
-    feats = {}
     t0 = time.perf_counter()
-    for split in ("train", "test"):
-        images = getattr(data, f"x_{split}")[: args.limit]
-        feats[split] = extract(
-            backbone,
-            images,
-            resolution=args.resolution,
-            layer=layer,
-            batch_size=args.batch_size,
-            out_dtype=np.dtype(args.dtype),
-            chunk_dir=chunk_dir / split,
-            chunk_batches=args.chunk_batches,
-            progress=not args.no_progress,
-            desc=f"{args.dataset} {split}",
-        )
+    fs = extract_dataset(
+        data,
+        backbone,
+        resolution=args.resolution,
+        layer=args.layer,
+        batch_size=args.batch_size,
+        out_dtype=np.dtype(args.dtype),
+        limit=args.limit,
+        chunk_dir=chunk_dir,
+        chunk_batches=args.chunk_batches,
+        progress=not args.no_progress,
+        metadata={"command": "dptl extract " + " ".join(shlex.quote(a) for a in _argv_of(args))},
+    )
     seconds = time.perf_counter() - t0
     if jax.process_index() != 0:
         return 0
-    command = "dptl extract " + " ".join(shlex.quote(a) for a in _argv_of(args))
-    fs = FeatureSet(
-        feats["train"],
-        data.y_train[: args.limit],
-        feats["test"],
-        data.y_test[: args.limit],
-        data.class_names,
-        metadata={
-            "dataset": args.dataset,
-            "backbone": args.backbone,
-            "weights": backbone.weights,
-            "resolution": args.resolution,
-            "layer": layer,
-            "dim": backbone.layers[layer],
-            "preprocessing": "uint8 -> bilinear resize to resolution x resolution, grayscale "
-            "repeated to RGB, (x/255 - 0.5)/0.5; global average pooling",
-            "dtype": args.dtype,
-            "compute_dtype": np.dtype(default_compute_dtype()).name,
-            "row_order": "dataset order (train and test as stored)",
-            **dataset_metadata(args.dataset),
-            "command": command,
-            "dptl_version": dptl.__version__,
-        },
-    )
     digest = fs.save(out)
     shutil.rmtree(chunk_dir, ignore_errors=True)
     n = fs.num_train + fs.num_test
@@ -140,6 +127,21 @@ def run_extract(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _is_folder(dataset: str) -> bool:
+    return dataset.startswith("folder:")
+
+
+def _loader_options(args: argparse.Namespace) -> dict:
+    """Keyword arguments of ``load_images`` for ``args.dataset`` (only folders take any)."""
+    if not _is_folder(args.dataset):
+        return {}
+    return {
+        "size": args.resolution,
+        "on_error": args.on_bad_image,
+        "progress": not args.no_progress,
+    }
 
 
 def _argv_of(args: argparse.Namespace) -> list[str]:
@@ -160,6 +162,7 @@ def _argv_of(args: argparse.Namespace) -> list[str]:
         ("batch_size", 64),
         ("dtype", "float16"),
         ("limit", None),
+        ("on_bad_image", "skip"),
     ):
         value = getattr(args, opt)
         if value != default:

@@ -18,7 +18,17 @@ from dptl.solvers.least_squares import dp_least_squares
 from dptl.solvers.newton import dp_newton
 from dptl.solvers.result import LastLayerResult
 
+# The solvers by function name (what `dptl train --method` accepts), each with its defaults.
+SOLVERS = {
+    "dp_least_squares": dp_least_squares,
+    "dp_sgd": dp_sgd,
+    "dp_newton": dp_newton,
+    "dp_fc": dp_fc,
+    "dp_fc_sgd": dp_fc_sgd,
+}
+
 __all__ = [
+    "SOLVERS",
     "LastLayerResult",
     "dp_fc",
     "dp_fc_sgd",
