@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dptl.model import PrivateModel
+from dptl.model import ModelFileError, PrivateModel
 
 __all__ = ["Classifier", "Prediction"]
 
@@ -61,6 +61,12 @@ class Classifier:
         self.resolution = int(model.backbone["resolution"])
         self.layer = str(model.backbone["layer"])
         self.backbone = get_backbone(model.backbone["backbone"], weights=model.backbone["weights"])
+        width = self.backbone.layers.get(self.layer)
+        if width != model.dim:
+            raise ModelFileError(
+                f"{model.backbone['backbone']} layer {self.layer!r} gives {width} features but "
+                f"the model's head takes {model.dim}: the model was built for another backbone"
+            )
 
     @classmethod
     def load(cls, path: str | os.PathLike, **kwargs) -> Classifier:

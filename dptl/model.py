@@ -91,6 +91,11 @@ class PrivateModel:
             raise ModelFileError(
                 f"{len(self.class_names)} class names for a head with {w.shape[1]} outputs"
             )
+        if "dim" in self.backbone and self.backbone["dim"] != w.shape[0]:
+            raise ModelFileError(
+                f"the backbone's features have {self.backbone['dim']} dimensions but the head "
+                f"takes {w.shape[0]}"
+            )
         if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
             raise ModelFileError("the head's weights or bias are not finite")
 

@@ -62,7 +62,8 @@ def train(args: argparse.Namespace) -> int:
     from dptl.solvers import SOLVERS
     from dptl.solvers.choice import choose_method
 
-    fs = FeatureSet.load(args.features).astype("float32")
+    on_disk = FeatureSet.load(args.features)  # its checksum is the file's, recorded below
+    fs = on_disk.astype("float32")
     method, why = args.method, "chosen on the command line"
     if method == "auto":
         choice = choose_method(
@@ -100,7 +101,7 @@ def train(args: argparse.Namespace) -> int:
         **options,
     )
     seconds = time.perf_counter() - start
-    model = PrivateModel.from_result(result, fs, features_path=args.features, key=key_note)
+    model = PrivateModel.from_result(result, on_disk, features_path=args.features, key=key_note)
     digest = model.save(args.out)
     print(f"trained in {seconds:.1f} s; {model.guarantee()}")
     print(releases_table(model.privacy))

@@ -148,3 +148,26 @@ def test_auto_without_privacy_trains_dp_fc_and_says_not_private(trained, tmp_pat
     assert main([*argv, "--seed", "1", "--out", str(out)]) == 0
     assert PrivateModel.load(out).method == "dp_fc"
     assert "inf (not private)" in capsys.readouterr().out
+
+
+def test_the_model_records_the_feature_files_own_checksum(tmp_path, capsys):
+    """Feature files are float16 by default; training casts a copy, the record keeps the file's."""
+    from dptl.data.synthetic import gaussian_mixture_features
+
+    fs = gaussian_mixture_features(seed=0, num_train=300, num_test=50, dim=8, num_classes=3)
+    fs = fs.astype("float16")
+    digest = fs.save(tmp_path / "f16.npz")
+    argv = ["train", "--features", str(tmp_path / "f16.npz"), "--epsilon", "1", "--seed", "0"]
+    assert main([*argv, "--out", str(tmp_path / "m.npz")]) == 0
+    assert PrivateModel.load(tmp_path / "m.npz").training["features_sha256"] == digest
+
+
+def test_a_model_for_another_backbone_width_is_refused(trained, tmp_path):
+    import dataclasses
+
+    model = PrivateModel.load(trained["model"])
+    with pytest.raises(ValueError, match="dimensions but the head takes"):
+        dataclasses.replace(model, backbone={**model.backbone, "dim": 1280})
+    other = dataclasses.replace(model, backbone={**model.backbone, "layer": "head"})
+    with pytest.raises(ValueError, match="built for another backbone"):
+        Classifier(other)
