@@ -203,14 +203,14 @@ _FUNCTION = {
 @pytest.mark.parametrize("path", _frontier_files(), ids=lambda p: p.stem)
 def test_the_auto_rule_picks_the_best_measured_default(path):
     """``choose_method`` agrees with the measurements it cites: its pick's default accuracy
-    is the best, or within 0.5 points of the best, in every measured cell."""
+    is the best, or within 1 point of the best, in every measured cell."""
     data = json.loads(path.read_text())
     n = 60_000 if data["features"] == "efficientnet_lite0_112" else 10_000
     for e, eps in enumerate([*data["epsilons"], math.inf]):
         means = {_FUNCTION[m]: v["default_mean"][e] for m, v in data["methods"].items()}
         pick = choose_method(num_examples=n, num_classes=10, epsilon=eps)
         assert "within the measured range" in pick.reason
-        assert means[pick.method] >= max(means.values()) - 0.005, (eps, means, pick)
+        assert means[pick.method] >= max(means.values()) - 0.01, (eps, means, pick)
 
 
 def test_the_auto_rule_says_when_it_extrapolates():

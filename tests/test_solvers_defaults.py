@@ -47,6 +47,31 @@ def test_dp_gd_default_steps_rule():
     assert res.config["steps"] == dpsgd.default_gd_steps(len(standard_data()[1]), 0.1, 1e-5)
 
 
+def test_dp_gd_default_learning_rate_rule():
+    assert dpsgd.default_gd_learning_rate(0.1) == dpsgd.PRIVATE_LEARNING_RATE == 4.0
+    assert dpsgd.default_gd_learning_rate(8.0) == 4.0
+    assert dpsgd.default_gd_learning_rate(math.inf) == dpsgd.NONPRIVATE_LEARNING_RATE == 64.0
+    x, y = standard_data()
+    for eps in (1.0, math.inf):
+        res = dp_sgd(jax.random.key(0), x, y, epsilon=eps, num_classes=K)
+        assert res.config["learning_rate"] == dpsgd.default_gd_learning_rate(eps)
+    sub = dp_sgd(jax.random.key(0), x, y, epsilon=math.inf, num_classes=K, batch_size=50, steps=2)
+    assert sub.config["learning_rate"] == dpsgd.SUBSAMPLED_DEFAULTS["learning_rate"]
+
+
+@pytest.mark.parametrize("epsilon", [1.0, math.inf])
+def test_dp_gd_at_its_defaults_is_the_sweep_at_its_defaults(epsilon):
+    x, y = standard_data()
+    key = jax.random.key(3)
+    sweep = privacy_utility(
+        "dp_gd", key, x, y, x, y, epsilons=[epsilon], num_seeds=1, num_classes=K
+    )
+    res = dp_sgd(jax.random.split(key, (1, 1))[0, 0], x, y, epsilon=epsilon, num_classes=K)
+    assert sweep.resolved[0]["learning_rate"] == res.config["learning_rate"]
+    assert sweep.resolved[0]["steps"] == res.config["steps"]
+    np.testing.assert_allclose(sweep.accuracy[0, 0], res.accuracy(x, y), atol=1e-6)
+
+
 def test_fc_default_steps_rule():
     assert fc.default_steps(60_000, 0.1, 1e-5) == fc.PRIVATE_STEPS
     assert fc.default_steps(60_000, 8.0, 1e-5) == fc.PRIVATE_STEPS

@@ -28,7 +28,7 @@ from dptl.lessons.checks import decided_winner, is_decided
 from dptl.lessons.data import fingerprint
 from dptl.lessons.explorer import Control, Explorer, fmt_eps, subplots
 from dptl.privacy import normalize_rows
-from dptl.solvers.sweep import privacy_utility
+from dptl.solvers.sweep import DEFAULTS, RULES, privacy_utility
 
 __all__ = [
     "EXERCISE",
@@ -188,6 +188,9 @@ def linear_logistic_sweep(fs: FeatureSet, *, recompute=False, **overrides) -> Li
         **p,
         "data": fingerprint(fs),
         "simulation": "gaussian, S_w-shaped centres, LS-accuracy matched (v2)",
+        # the methods run at their defaults and rules: a changed default makes this stale
+        "defaults": {m: DEFAULTS[m] for m in ("least_squares", "dp_gd")},
+        "rules": RULES,
     }
     data = cached(
         "linear_logistic", spec, lambda: compute_linear_logistic(fs, p), recompute=recompute

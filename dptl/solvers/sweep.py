@@ -56,6 +56,10 @@ METHODS = tuple(DEFAULTS)
 # that a changed rule makes a cache stale.
 RULES: dict[str, Any] = {
     "dp_gd_steps_bands": [list(b) for b in dpsgd.GD_STEPS_BANDS],
+    "dp_gd_learning_rate_private_nonprivate": [
+        dpsgd.PRIVATE_LEARNING_RATE,
+        dpsgd.NONPRIVATE_LEARNING_RATE,
+    ],
     "fc_steps_private_nonprivate": [fc.PRIVATE_STEPS, fc.NONPRIVATE_STEPS],
     "fc_ridge_noise_multiple": fc.RIDGE_NOISE_MULTIPLE,
     "newton_ridge_noise_multiple": newton.RIDGE_NOISE_MULTIPLE,
@@ -247,7 +251,7 @@ def privacy_utility(
     if method == "fc" and hp["loss"] not in fc.LOSSES:
         raise ValueError(f"loss must be one of {fc.LOSSES}, got {hp['loss']!r}")
     for name in ("learning_rate", "grad_clip", "alpha"):
-        if name in hp:
+        if hp.get(name) is not None:
             _validate.check_positive(name, hp[name])
     if hp.get("ridge") is not None:
         _validate.check_nonnegative("ridge", hp["ridge"])
@@ -307,7 +311,7 @@ def privacy_utility(
 
 
 def resolve_hyperparameters(method, hp, n, epsilon, delta):
-    """``hp`` with the method's rules applied at this epsilon (step counts given as None).
+    """``hp`` with the method's rules applied at this epsilon (values given as None).
 
     Args:
         method: a key of :data:`DEFAULTS`.
@@ -320,8 +324,13 @@ def resolve_hyperparameters(method, hp, n, epsilon, delta):
     """
     if method == "fc" and hp["steps"] is None:
         return {**hp, "steps": fc.default_steps(n, epsilon, delta)}
-    if method == "dp_gd" and hp["steps"] is None:
-        return {**hp, "steps": dpsgd.default_gd_steps(n, epsilon, delta)}
+    if method == "dp_gd":
+        out = dict(hp)
+        if hp["steps"] is None:
+            out["steps"] = dpsgd.default_gd_steps(n, epsilon, delta)
+        if hp["learning_rate"] is None:
+            out["learning_rate"] = dpsgd.default_gd_learning_rate(epsilon)
+        return out
     return dict(hp)
 
 
