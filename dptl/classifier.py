@@ -16,7 +16,9 @@ import numpy as np
 
 from dptl.model import ModelFileError, PrivateModel
 
-__all__ = ["Classifier", "Prediction"]
+__all__ = ["FILES_PER_CHUNK", "Classifier", "Prediction"]
+
+FILES_PER_CHUNK = 2048  # images decoded and classified at a time by predict_files
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,7 +126,8 @@ class Classifier:
         ]
 
     def predict_files(self, paths, k: int = 3, *, progress: bool = True) -> list[Prediction]:
-        """Top-``k`` predictions for image files and folders (folders searched recursively).
+        """Top-``k`` predictions for image files and folders (folders searched recursively),
+        decoded and classified ``FILES_PER_CHUNK`` at a time.
 
         Raises:
             FileNotFoundError: a path does not exist; ValueError: a file named explicitly is
@@ -139,8 +142,12 @@ class Classifier:
             raise ValueError(f"not image files (by their suffix): {not_images}")
         if not files:
             raise ValueError(f"no image files in {[str(p) for p in paths]}")
-        images = np.stack(read_images(files, size=self.resolution, progress=progress))
-        return self.top_k(images, k, sources=[str(f) for f in files], progress=progress)
+        out = []
+        for start in range(0, len(files), FILES_PER_CHUNK):  # bounded memory for any folder
+            chunk = files[start : start + FILES_PER_CHUNK]
+            images = np.stack(read_images(chunk, size=self.resolution, progress=progress))
+            out += self.top_k(images, k, sources=[str(f) for f in chunk], progress=progress)
+        return out
 
     def _as_batch(self, images) -> np.ndarray:
         from dptl.features.preprocess import resize_image

@@ -171,3 +171,14 @@ def test_a_model_for_another_backbone_width_is_refused(trained, tmp_path):
     other = dataclasses.replace(model, backbone={**model.backbone, "layer": "head"})
     with pytest.raises(ValueError, match="built for another backbone"):
         Classifier(other)
+
+
+def test_predict_files_in_chunks_gives_the_same_predictions(trained, monkeypatch):
+    import dptl.classifier
+
+    clf = Classifier.load(trained["model"])
+    whole = clf.predict_files([trained["folder"]], progress=False)
+    monkeypatch.setattr(dptl.classifier, "FILES_PER_CHUNK", 7)
+    chunked = clf.predict_files([trained["folder"]], progress=False)
+    assert [p.classes for p in chunked] == [p.classes for p in whole]
+    assert [p.source for p in chunked] == [p.source for p in whole]
