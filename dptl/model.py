@@ -17,7 +17,8 @@ resolution, layer and width the features came from: what a prediction on images 
 ``privacy`` (epsilon, delta, the neighbouring relation, the accountant, every release with
 its L2 sensitivity, noise std, count and sampling rate, and the composed ``dp_accounting``
 DpEvent), ``training`` (the feature file's SHA-256 and provenance, the number of training
-rows, the solver's resolved configuration, how the noise key was drawn), ``dptl_version``,
+rows, why this solver, its resolved configuration, how the noise key was drawn; no hash or
+statistic of the rows), ``dptl_version``,
 and ``sha256``: a hash of the arrays and of the rest of the header, checked on load.
 
 The guarantee: the head is (epsilon, delta)-DP with respect to the training rows under
@@ -48,6 +49,7 @@ __all__ = [
     "ModelFileError",
     "PrivateModel",
     "releases_table",
+    "train_model",
 ]
 
 MODEL_FORMAT = "dptl-model"
@@ -101,16 +103,20 @@ class PrivateModel:
 
     @classmethod
     def from_result(
-        cls, result, features, *, features_path: str = "", key: str = ""
+        cls, result, features, *, features_path: str = "", key: str = "", method_choice: str = ""
     ) -> PrivateModel:
         """The model of a solver's ``LastLayerResult`` trained on a ``FeatureSet``.
 
+        Only public facts about the training rows are recorded (class names, n, provenance):
+        no statistic of the rows and no hash of them, since a hash would let anyone holding a
+        candidate dataset confirm it exactly, a release no accounting covers.
+
         Args:
             result: what a ``dptl.solvers`` function returned.
-            features: the ``FeatureSet`` it was trained on (for its class names and
-                provenance; only public facts and its checksum are recorded).
+            features: the ``FeatureSet`` it was trained on.
             features_path: where that feature file is (recorded for the reader).
             key: how the noise key was drawn ("fresh secret key ..." or the seeded warning).
+            method_choice: why this solver (``dptl.solvers.choice.resolve_method``).
 
         Returns:
             The model; ``save`` writes it.
@@ -130,9 +136,9 @@ class PrivateModel:
             privacy=result.privacy,
             training={
                 "features": str(features_path),
-                "features_sha256": features.checksum(),
                 "dataset": meta.get("dataset", ""),
                 "num_train": features.num_train,
+                "method_choice": method_choice,
                 "config": _jsonable(result.config),
                 "key": key,
             },
@@ -159,9 +165,9 @@ class PrivateModel:
 
     def probabilities(self, features) -> np.ndarray:
         """(N, K) softmax of the logits (post-processing: no privacy cost)."""
-        z = self.logits(features)
-        z = np.exp(z - z.max(axis=1, keepdims=True))
-        return z / z.sum(axis=1, keepdims=True)
+        from scipy.special import softmax
+
+        return softmax(self.logits(features), axis=1)
 
     def predict(self, features) -> np.ndarray:
         """(N,) most likely class index of each row."""
@@ -296,6 +302,50 @@ class PrivateModel:
             f"d={self.dim}, K={self.num_classes}, ({self.privacy.epsilon:.4g}, "
             f"{self.privacy.delta:.3g})-DP)"
         )
+
+
+def train_model(
+    features,
+    *,
+    epsilon: float,
+    key,
+    delta: float = 1e-5,
+    method: str = "auto",
+    features_path: str = "",
+    key_note: str = "",
+) -> PrivateModel:
+    """Train one private last layer on ``features``' training rows: what ``dptl train`` runs.
+
+    Args:
+        features: a ``FeatureSet`` (any float dtype; the solver gets a float32 copy).
+        epsilon, delta: the privacy target (add/remove-one neighbours).
+        key: the noise key; a released model assumes it secret and used once.
+        method: a key of ``dptl.solvers.SOLVERS``, or "auto" (the public rule of
+            :func:`dptl.solvers.choice.resolve_method`), each at its defaults.
+        features_path, key_note: provenance recorded in the model.
+
+    Returns:
+        The :class:`PrivateModel`; ``model.training["method_choice"]`` says why that solver.
+    """
+    from dptl.solvers import SOLVERS
+    from dptl.solvers.choice import resolve_method
+
+    fs = features.astype("float32")
+    choice = resolve_method(
+        method, num_examples=fs.num_train, num_classes=fs.num_classes, epsilon=epsilon
+    )
+    result = SOLVERS[choice.method](
+        key,
+        fs.x_train,
+        fs.y_train,
+        epsilon=epsilon,
+        delta=delta,
+        num_classes=fs.num_classes,
+        **choice.options,
+    )
+    return PrivateModel.from_result(
+        result, features, features_path=features_path, key=key_note, method_choice=choice.reason
+    )
 
 
 def releases_table(privacy: PrivacySpent) -> str:

@@ -57,31 +57,18 @@ def add_train_parser(subparsers, epsilon_type, seed_type) -> argparse.ArgumentPa
 def train(args: argparse.Namespace) -> int:
     """Train, print the guarantee and the releases, save the model file."""
     from dptl.data import FeatureSet
-    from dptl.model import PrivateModel, releases_table
+    from dptl.model import releases_table, train_model
     from dptl.privacy import NEIGHBOURING, SEEDED_WARNING, training_key
-    from dptl.solvers import SOLVERS
-    from dptl.solvers.choice import choose_method
 
-    on_disk = FeatureSet.load(args.features)  # its checksum is the file's, recorded below
-    fs = on_disk.astype("float32")
-    method, why = args.method, "chosen on the command line"
-    if method == "auto":
-        choice = choose_method(
-            num_examples=fs.num_train, num_classes=fs.num_classes, epsilon=args.epsilon
-        )
-        method, why = choice.method, f"--method auto: {choice.reason}"
-    options = {}
-    if method == "dp_fc_sgd" and fs.num_train < 6000:
-        options["batch_size"] = None  # its default batch exceeds n: full batch (= dp_fc, ova)
+    fs = FeatureSet.load(args.features)
     key_note = (
         "fresh secret key (OS entropy)"
         if args.seed is None
         else SEEDED_WARNING.format(seed=args.seed)
     )
     print(
-        f"training {method} ({why}) on {fs!r}\n"
-        f"target: epsilon {args.epsilon:.4g}, delta {args.delta:.3g}; neighbouring: "
-        f"{NEIGHBOURING}; noise key: {key_note}",
+        f"training on {fs!r}\ntarget: epsilon {args.epsilon:.4g}, delta {args.delta:.3g}; "
+        f"neighbouring: {NEIGHBOURING}; noise key: {key_note}",
         file=sys.stderr,
     )
     if args.delta * fs.num_train >= 1:
@@ -91,22 +78,22 @@ def train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     start = time.perf_counter()
-    result = SOLVERS[method](
-        training_key(args.seed),
-        fs.x_train,
-        fs.y_train,
+    model = train_model(
+        fs,
         epsilon=args.epsilon,
+        key=training_key(args.seed),
         delta=args.delta,
-        num_classes=fs.num_classes,
-        **options,
+        method=args.method,
+        features_path=args.features,
+        key_note=key_note,
     )
     seconds = time.perf_counter() - start
-    model = PrivateModel.from_result(result, on_disk, features_path=args.features, key=key_note)
+    print(f"trained {model.method} ({model.training['method_choice']})", file=sys.stderr)
     digest = model.save(args.out)
     print(f"trained in {seconds:.1f} s; {model.guarantee()}")
     print(releases_table(model.privacy))
     if fs.num_test:
-        acc = float((model.predict(fs.x_test) == fs.y_test).mean())
+        acc = float((model.predict(fs.x_test.astype("float32")) == fs.y_test).mean())
         print(f"test accuracy on the file's {fs.num_test} test rows: {100 * acc:.2f}%")
     print(f"wrote {args.out} (sha256 {digest})")
     return 0

@@ -176,7 +176,7 @@ def model_report_html(
                 ["feature preprocessing", f"{model.preprocess} to norm C = {model.feature_norm:g}"],
                 ["training rows n (public)", model.training.get("num_train", "?")],
                 ["training dataset", model.training.get("dataset", "")],
-                ["feature file SHA-256", model.training.get("features_sha256", "")],
+                ["why this solver", model.training.get("method_choice", "")],
                 ["solver configuration", json.dumps(model.training.get("config", {}))],
                 ["noise key", model.training.get("key", "")],
                 ["dptl version", model.dptl_version],

@@ -50,7 +50,7 @@ def test_a_teachers_folder_goes_through_the_lesson(lesson, tmp_path):
     assert data.x_train.shape[1:] == (32, 32, 3)
     assert "green" in L8.class_counts(data)
     assert sweep["accuracy"].shape == (3, 2)
-    assert sweep["methods"] == ["dp_sgd", "dp_sgd", "dp_fc"]
+    assert sweep["methods"] == ["dp_gd", "dp_gd", "dp_fc"]
     # the gallery takes one test image of each class in turn
     assert [int(data.y_test[i]) for i in sweep["gallery"][:3]] == [0, 1, 2]
     np.testing.assert_allclose(sweep["probabilities"].sum(-1), 1, rtol=1e-5)

@@ -45,6 +45,7 @@ EPSILONS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, math.inf)
 RESOLUTION = 112
 SEEDS = 3
 GALLERY = 12  # test images the prediction explorer can show
+SWEEP_SEED = 1  # root of privacy_sweep's keys; train_and_save uses key(seed), default 0
 
 
 def _work_dir() -> Path:
@@ -212,36 +213,30 @@ def extract_features(data, resolution: int = RESOLUTION, *, progress: bool = Tru
 def privacy_sweep(features, epsilons=EPSILONS, seeds: int = SEEDS, gallery: int = GALLERY):
     """The auto method at every epsilon and seed: accuracies, and predictions on a gallery.
 
-    Seeded keys (``jax.random.key(1000 * e + s)``): reproducible, for teaching, not for
-    release. Returns a dict with ``epsilons``, ``methods`` (one per epsilon),
-    ``accuracy`` (E, S), ``probabilities`` (E, G, K) of ``gallery`` test images, one
-    class after the other, under the seed-0 model, and ``gallery`` (their indices).
+    Each run is ``dptl.model.train_model`` (what ``dptl train`` runs) with its own key,
+    ``jax.random.split(jax.random.key(SWEEP_SEED), (E, S))[e, s]``: reproducible, for
+    teaching, not for release, and never the key of :func:`train_and_save`. Returns a dict
+    with ``epsilons``, ``methods`` (the trained method at each epsilon, ``LastLayerResult.method``), ``accuracy`` (E, S), ``probabilities``
+    (E, G, K) of ``gallery`` test images, one class after the other, under the seed-0
+    model, and ``gallery`` (their indices).
     """
     import jax
 
-    from dptl.solvers import SOLVERS
-    from dptl.solvers.choice import choose_method
+    from dptl.model import train_model
 
-    fs = features.astype("float32")
-    picks = _round_robin(fs.y_test, fs.num_classes)[:gallery]
-    g = len(picks)
+    x_test = features.x_test.astype(np.float32)
+    picks = _round_robin(features.y_test, features.num_classes)[:gallery]
+    keys = jax.random.split(jax.random.key(SWEEP_SEED), (len(epsilons), seeds))
     acc = np.zeros((len(epsilons), seeds))
-    probs = np.zeros((len(epsilons), g, fs.num_classes))
+    probs = np.zeros((len(epsilons), len(picks), features.num_classes))
     methods = []
     for e, eps in enumerate(epsilons):
-        method = choose_method(num_examples=fs.num_train, num_classes=fs.num_classes, epsilon=eps)
-        methods.append(method.method)
         for s in range(seeds):
-            res = SOLVERS[method.method](
-                jax.random.key(1000 * e + s),
-                fs.x_train,
-                fs.y_train,
-                epsilon=eps,
-                num_classes=fs.num_classes,
-            )
-            acc[e, s] = res.accuracy(fs.x_test, fs.y_test)
+            model = train_model(features, epsilon=eps, key=keys[e, s])
+            acc[e, s] = np.mean(model.predict(x_test) == features.y_test)
             if s == 0:
-                probs[e] = np.asarray(jax.nn.softmax(res.logits(fs.x_test[picks]), axis=-1))
+                probs[e] = model.probabilities(x_test[picks])
+        methods.append(model.method)
     return {
         "epsilons": list(epsilons),
         "methods": methods,
@@ -259,7 +254,7 @@ def _round_robin(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.asarray(order, dtype=int)
 
 
-_METHOD_NAMES = {"dp_sgd": "DP-GD", "dp_fc": "DP-FC", "dp_least_squares": "least squares"}
+_METHOD_NAMES = {"dp_gd": "DP-GD", "dp_fc": "DP-FC", "dp_least_squares": "least squares"}
 
 
 def sweep_explorer(sweep) -> Explorer:
@@ -359,23 +354,22 @@ def prediction_explorer(sweep, data) -> Explorer:
 def train_and_save(features, epsilon: float, path=None, *, seed: int = 0):
     """``dptl train --method auto --seed SEED``: train, save the model file, return it.
 
+    The key is ``jax.random.key(seed)``, none of :func:`privacy_sweep`'s.
+
     Returns:
         (model, path): the :class:`dptl.model.PrivateModel` and where it was written.
     """
     import jax
 
-    from dptl.model import PrivateModel
+    from dptl.model import train_model
     from dptl.privacy import SEEDED_WARNING
-    from dptl.solvers import SOLVERS
-    from dptl.solvers.choice import choose_method
 
-    fs = features.astype("float32")
-    method = choose_method(num_examples=fs.num_train, num_classes=fs.num_classes, epsilon=epsilon)
-    res = SOLVERS[method.method](
-        jax.random.key(seed), fs.x_train, fs.y_train, epsilon=epsilon, num_classes=fs.num_classes
-    )
-    model = PrivateModel.from_result(
-        res, features, features_path="(in memory)", key=SEEDED_WARNING.format(seed=seed)
+    model = train_model(
+        features,
+        epsilon=epsilon,
+        key=jax.random.key(seed),
+        features_path="(in memory)",
+        key_note=SEEDED_WARNING.format(seed=seed),
     )
     path = Path(path) if path is not None else _work_dir() / "model.npz"
     model.save(path)

@@ -17,11 +17,19 @@ the user's target), so choosing by it costs no privacy. Outside the measured ran
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
+from typing import Any
 
 from dptl import _validate
 
-__all__ = ["MEASURED_NUM_CLASSES", "MEASURED_NUM_EXAMPLES", "MethodChoice", "choose_method"]
+__all__ = [
+    "MEASURED_NUM_CLASSES",
+    "MEASURED_NUM_EXAMPLES",
+    "MethodChoice",
+    "choose_method",
+    "resolve_method",
+]
 
 MEASURED_NUM_EXAMPLES = (10_000, 60_000)
 MEASURED_NUM_CLASSES = (10,)
@@ -33,6 +41,7 @@ class MethodChoice:
 
     method: str  # a key of dptl.solvers.SOLVERS
     reason: str
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)  # beyond the defaults
 
 
 def choose_method(*, num_examples: int, num_classes: int, epsilon: float) -> MethodChoice:
@@ -69,3 +78,32 @@ def choose_method(*, num_examples: int, num_classes: int, epsilon: float) -> Met
         "full-batch DP-GD at its defaults was the most accurate method at epsilon 0.1, 1 and 8 "
         f"on every shipped feature set (docs/results/frontier*.json); {where}",
     )
+
+
+def resolve_method(
+    method: str, *, num_examples: int, num_classes: int, epsilon: float
+) -> MethodChoice:
+    """The solver to run for ``method`` ("auto" or a key of ``dptl.solvers.SOLVERS``).
+
+    Explicit names pass through; "auto" is :func:`choose_method`. Where a default cannot
+    apply to n rows (DP-FC-SGD's batch larger than n), ``options`` makes it full batch,
+    which for ``dp_fc_sgd`` is DP-FC with the one-vs-all loss. Reads public quantities only.
+    """
+    from dptl.solvers import SOLVERS
+
+    if method == "auto":
+        choice = choose_method(num_examples=num_examples, num_classes=num_classes, epsilon=epsilon)
+        choice = dataclasses.replace(choice, reason=f"--method auto: {choice.reason}")
+    elif method in SOLVERS:
+        choice = MethodChoice(method, "chosen by the caller")
+    else:
+        raise ValueError(f"method must be 'auto' or one of {sorted(SOLVERS)}, got {method!r}")
+    batch = inspect.signature(SOLVERS[choice.method]).parameters.get("batch_size")
+    if choice.method == "dp_fc_sgd" and batch.default > num_examples:
+        return dataclasses.replace(
+            choice,
+            options={"batch_size": None},
+            reason=f"{choice.reason}; its default batch {batch.default} exceeds n = "
+            f"{num_examples}: full batch",
+        )
+    return choice
