@@ -46,7 +46,6 @@ from dptl.lessons.sweeps import dpsgd_accuracy, noise_multipliers
 from dptl.privacy import calibrate_noise_multiplier, epsilon_of_event, gdp_epsilon, gdp_mu
 from dptl.privacy.gdp import rdp_closed_form_mu
 from dptl.solvers import dp_fc_sgd, statistics
-from dptl.solvers.fc import PRIVATE_STEPS as FC_PRIVATE_STEPS
 from dptl.solvers.fc import RIDGE_NOISE_MULTIPLE, fc_releases, fc_weights
 from dptl.solvers.inputs import default_ridge, prepare_inputs, preprocess_features
 from dptl.solvers.sweep import DEFAULTS, privacy_utility, resolve_hyperparameters
@@ -221,8 +220,8 @@ def claim_a(ctx):
         "(`dptl.data.load_comparison`), ordered by the method's own non-private accuracy "
         "(worst to best). Cells: mean test accuracy over 3 seeds (gap to the same method "
         "without privacy). Both at their defaults, rules resolved per ε (DP-GD: full batch, "
-        "momentum, 30 / 100 / 300 steps by n μ, lr 4 and lr 64 without privacy; DP-FC: 3 "
-        "steps, 20 without privacy).\n\n"
+        "momentum, 30 / 100 / 300 steps by n μ, lr 4 and lr 64 without privacy; DP-FC: "
+        f"{DEFAULTS['fc']['steps']} steps of the {DEFAULTS['fc']['loss']} loss).\n\n"
         + _table(["method", "features", "no privacy"] + [f"ε = {_eps(e)}" for e in eps[:-1]], rows)
         + "\n\nSpearman correlation between feature quality and gap, per (method, ε): "
         + ", ".join(f"{r:+.2f}" for r in rhos)
@@ -246,23 +245,31 @@ def claim_b(ctx):
     eps = [0.5, 2.0, 8.0, INF]
     scales = [0.0, 0.1, 1.0]
     n = fs.num_train
-    sig = noise_multipliers(eps, DELTA, n, hp["batch_size"], hp["steps"])
     key = jax.random.key(1)
+    # the default learning rate is a rule in n mu: one run per epsilon, at its own
+    lrs = [resolve_hyperparameters("dp_sgd", hp, n, e, DELTA)["learning_rate"] for e in eps]
     acc = {
-        s: dpsgd_accuracy(
-            key,
-            fs.x_train,
-            fs.y_train,
-            fs.x_test,
-            fs.y_test,
-            num_classes=fs.num_classes,
-            noise_multipliers=sig,
-            num_seeds=SEEDS,
-            batch_size=hp["batch_size"],
-            steps=hp["steps"],
-            learning_rate=hp["learning_rate"],
-            optimizer=hp["optimizer"],
-            init_scale=s,
+        s: np.concatenate(
+            [
+                dpsgd_accuracy(
+                    jax.random.fold_in(key, i),
+                    fs.x_train,
+                    fs.y_train,
+                    fs.x_test,
+                    fs.y_test,
+                    num_classes=fs.num_classes,
+                    noise_multipliers=noise_multipliers(
+                        [e], DELTA, n, hp["batch_size"], hp["steps"]
+                    ),
+                    num_seeds=SEEDS,
+                    batch_size=hp["batch_size"],
+                    steps=hp["steps"],
+                    learning_rate=lr,
+                    optimizer=hp["optimizer"],
+                    init_scale=s,
+                )
+                for i, (e, lr) in enumerate(zip(eps, lrs, strict=True))
+            ]
         )
         for s in scales
     }
@@ -308,7 +315,9 @@ def claim_b(ctx):
     body = (
         f"Shipped 112-px features, all {n} training rows, DP-SGD with the fixed defaults "
         f"(Poisson sampling, B = {hp['batch_size']}, {hp['steps']} steps, {hp['optimizer']},"
-        f" lr {hp['learning_rate']}, PLD accounting). Mean ± std over 3 seeds.\n\n"
+        f" lr {' / '.join(f'{lr:g}' for lr in lrs)} at ε = "
+        f"{' / '.join(_eps(e) for e in eps)} by its n μ rule, PLD accounting). "
+        "Mean ± std over 3 seeds.\n\n"
         + _table(["init"] + [f"ε = {_eps(e)}" for e in eps], rows)
         + f"\n\nZero init is not worse (by more than 0.003) in {wins}/{total} "
         "(random init, finite ε) cells."
@@ -841,7 +850,7 @@ def claim_h(ctx):
         f"All {fs.num_train} training rows of the 112-px features. DP-FC-SGD "
         "(`dptl.solvers.dp_fc_sgd`, defaults: 10 Poisson-sampled steps at B = 6000, lr 0.5, "
         "tail averaging, covariance share 0.5, PLD accounting of the composed DpEvent) against "
-        f"DP-FC ({FC_PRIVATE_STEPS} full-batch steps, exact GDP) and DP-SGD "
+        f"DP-FC ({DEFAULTS['fc']['steps']} full-batch steps, exact GDP) and DP-SGD "
         f"(B = {DEFAULTS['dp_sgd']['batch_size']}, {DEFAULTS['dp_sgd']['steps']} steps, PLD). "
         "Mean ± std over 3 seeds.\n\n" + _table(["ε"] + [LABELS[m] for m in acc], rows)
     )
@@ -856,7 +865,7 @@ def claim_h(ctx):
 
 
 # ---- (i) tuning
-TUNE_GRID = [dict(steps=s, learning_rate=lr) for s in (1, 2, 3, 5) for lr in (0.5, 1.0)]
+TUNE_GRID = [dict(steps=s, learning_rate=lr) for s in (5, 10, 20, 50) for lr in (0.5, 1.0)]
 SCORE_NOISE = 50.0  # std of the Gaussian noise on each trial's validation correct-count
 
 
@@ -951,7 +960,7 @@ def claim_i(ctx):
         runs[(t, name)] = dict(epsilon=e, val=val, test=test)
     rng = np.random.default_rng(0)
     default_idx = TUNE_GRID.index(
-        dict(steps=FC_PRIVATE_STEPS, learning_rate=DEFAULTS["fc"]["learning_rate"])
+        dict(steps=DEFAULTS["fc"]["steps"], learning_rate=DEFAULTS["fc"]["learning_rate"])
     )
     nval = len(yva)
     out_rows, summary = [], {}
@@ -1019,7 +1028,7 @@ def claim_i(ctx):
         "Choosing hyperparameters by looking at private data is itself a release. Private "
         "selection with a random number of trials (Papernot & Steinke 2022; "
         "`dp_accounting.dp_event.RepeatAndSelectDpEvent`, RDP accountant): each trial draws a "
-        f"configuration uniformly from a grid of m = {m} DP-FC settings (steps ∈ {{1, 2, 3, 5}} "
+        f"configuration uniformly from a grid of m = {m} DP-FC settings (steps ∈ {{5, 10, 20, 50}} "
         "× lr ∈ {0.5, 1}), trains with μ-GDP, and reports its validation correct-count with "
         f"N(0, {SCORE_NOISE:g}²) noise (sensitivity 1); the best trial is released. The number "
         "of trials is Poisson(m) (shape ∞), truncated negative binomial (shape 0.5) or "

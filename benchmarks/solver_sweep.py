@@ -74,14 +74,18 @@ def numpy_fit(method, rng, x, y, args, hp):
             w = w - hp["learning_rate"] * trace
         return w
     s1, s2, ridge = args
-    if method == "fc":
-        pre = _psd(x.T @ x + _sym_noise(rng, d, s1)) / 4 + ridge * np.eye(d)
+    if method == "fc":  # the ridge damps the preconditioner only
+        bound = {"softmax": 0.5, "ova": 0.25}[hp["loss"]]
+        pre = bound * _psd(x.T @ x + _sym_noise(rng, d, s1)) + ridge * np.eye(d)
     for _ in range(hp["steps"]):
         noise = rng.normal(0, s2, w.shape).astype(np.float32)
-        g = _clipped_grad(w, x, y, hp["grad_clip"], "ova") + noise + ridge * w
         if method == "fc":
+            g = _clipped_grad(w, x, y, hp["grad_clip"], hp["loss"]) + noise
+            if hp["loss"] == "softmax":  # onto the zero-sum columns
+                g -= g.mean(axis=1, keepdims=True)
             w = (w - hp["learning_rate"] * np.linalg.solve(pre, g)).astype(np.float32)
-        else:
+        else:  # DP-Newton: one-vs-all with the penalty ridge/2 ||w||^2
+            g = _clipped_grad(w, x, y, hp["grad_clip"], "ova") + noise + ridge * w
             p = 1 / (1 + np.exp(-(x @ w)))
             for c in range(k):
                 h = (x * (p[:, c] * (1 - p[:, c]))[:, None]).T @ x

@@ -332,7 +332,11 @@ def train_model(
 
     fs = features.astype("float32")
     choice = resolve_method(
-        method, num_examples=fs.num_train, num_classes=fs.num_classes, epsilon=epsilon
+        method,
+        num_examples=fs.num_train,
+        num_classes=fs.num_classes,
+        epsilon=epsilon,
+        delta=delta,
     )
     result = SOLVERS[choice.method](
         key,

@@ -56,7 +56,35 @@ def test_dp_gd_default_learning_rate_rule():
         res = dp_sgd(jax.random.key(0), x, y, epsilon=eps, num_classes=K)
         assert res.config["learning_rate"] == dpsgd.default_gd_learning_rate(eps)
     sub = dp_sgd(jax.random.key(0), x, y, epsilon=math.inf, num_classes=K, batch_size=50, steps=2)
-    assert sub.config["learning_rate"] == dpsgd.SUBSAMPLED_DEFAULTS["learning_rate"]
+    assert sub.config["learning_rate"] == dpsgd.NONPRIVATE_SGD_LEARNING_RATE
+
+
+def test_subsampled_dp_sgd_default_learning_rate_rule():
+    assert dpsgd.SUBSAMPLED_DEFAULTS["learning_rate"] is None  # the rule
+    assert dpsgd.default_sgd_learning_rate(10_000, 0.1, 1e-5) == 1.0  # n mu = 325
+    assert dpsgd.default_sgd_learning_rate(60_000, 0.1, 1e-5) == 8.0  # n mu = 1,950
+    assert dpsgd.default_sgd_learning_rate(60_000, 1.0, 1e-5) == 32.0  # n mu = 16,100
+    assert dpsgd.default_sgd_learning_rate(60_000, 8.0, 1e-5) == 32.0
+    assert dpsgd.default_sgd_learning_rate(60_000, math.inf, 1e-5) == 64.0
+    x, y = standard_data()
+    res = dp_sgd(jax.random.key(0), x, y, epsilon=1.0, num_classes=K, batch_size=50, steps=2)
+    assert res.config["learning_rate"] == dpsgd.default_sgd_learning_rate(len(y), 1.0, 1e-5)
+
+
+@pytest.mark.parametrize("epsilon", [1.0, math.inf])
+def test_subsampled_dp_sgd_at_its_defaults_is_the_sweep_at_its_defaults(epsilon):
+    """The sweep's "dp_sgd" resolves the same learning rate as dp_sgd with its recorded
+    configuration, and with the same key gives the same accuracy."""
+    x, y = standard_data()
+    key = jax.random.key(3)
+    cfg = {k: v for k, v in DEFAULTS["dp_sgd"].items() if k != "learning_rate"}
+    cfg.update(batch_size=50, steps=4)
+    sweep = privacy_utility(
+        "dp_sgd", key, x, y, x, y, epsilons=[epsilon], num_seeds=1, num_classes=K, **cfg
+    )
+    res = dp_sgd(jax.random.split(key, (1, 1))[0, 0], x, y, epsilon=epsilon, num_classes=K, **cfg)
+    assert sweep.resolved[0]["learning_rate"] == res.config["learning_rate"]
+    np.testing.assert_allclose(sweep.accuracy[0, 0], res.accuracy(x, y), atol=1e-6)
 
 
 @pytest.mark.parametrize("epsilon", [1.0, math.inf])
@@ -70,12 +98,6 @@ def test_dp_gd_at_its_defaults_is_the_sweep_at_its_defaults(epsilon):
     assert sweep.resolved[0]["learning_rate"] == res.config["learning_rate"]
     assert sweep.resolved[0]["steps"] == res.config["steps"]
     np.testing.assert_allclose(sweep.accuracy[0, 0], res.accuracy(x, y), atol=1e-6)
-
-
-def test_fc_default_steps_rule():
-    assert fc.default_steps(60_000, 0.1, 1e-5) == fc.PRIVATE_STEPS
-    assert fc.default_steps(60_000, 8.0, 1e-5) == fc.PRIVATE_STEPS
-    assert fc.default_steps(60_000, math.inf, 1e-5) == fc.NONPRIVATE_STEPS
 
 
 @pytest.mark.parametrize("epsilon", [1.0, math.inf])

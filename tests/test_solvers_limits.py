@@ -115,8 +115,11 @@ def test_dp_gd_is_plain_gradient_descent_on_mean_softmax_cross_entropy(data):
     np.testing.assert_allclose(res.weights, w, rtol=1e-4, atol=1e-5)
 
 
-def test_dp_fc_is_the_covariance_preconditioned_one_vs_all_step(data):
-    """w <- w - lr (X^T X / 4 + r I)^{-1} (X^T (sigmoid(X w) - Y) + r w), from zero."""
+@pytest.mark.parametrize("loss", ["softmax", "ova"])
+def test_dp_fc_is_the_covariance_preconditioned_step(data, loss):
+    """w <- w - lr (c X^T X + r I)^{-1} P X^T (p(X w) - Y), from zero: softmax p, c = 1/2 and
+    P the projection onto zero-sum columns; one-vs-all sigmoid p, c = 1/4 and P = I. The
+    ridge r damps the preconditioner only (no penalty on the loss)."""
     x32, y, y1h, x = data
     lr, ridge, steps = 0.7, 0.2, STEPS["dp_fc"]
     res = dp_fc(
@@ -126,16 +129,22 @@ def test_dp_fc_is_the_covariance_preconditioned_one_vs_all_step(data):
         epsilon=INF,
         num_classes=K,
         feature_norm=C,
+        loss=loss,
         steps=steps,
         learning_rate=lr,
         ridge=ridge,
         grad_clip=NO_CLIP,
     )
     _no_noise(res)
-    precond = x.T @ x / 4 + ridge * np.eye(D)
+    c, link = (0.5, _softmax) if loss == "softmax" else (0.25, _sigmoid)
+    precond = c * x.T @ x + ridge * np.eye(D)
     w = np.zeros((D, K))
     for _ in range(steps):
-        w -= lr * np.linalg.solve(precond, x.T @ (_sigmoid(x @ w) - y1h) + ridge * w)
+        grad = x.T @ (link(x @ w) - y1h)
+        if loss == "softmax":
+            grad -= grad.mean(axis=1, keepdims=True)
+        w -= lr * np.linalg.solve(precond, grad)
+    assert np.abs(w).max() > 0.5  # the steps moved far from the zero start
     np.testing.assert_allclose(res.weights, w, rtol=1e-4, atol=1e-5)
 
 

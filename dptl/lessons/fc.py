@@ -229,7 +229,7 @@ def summary_table(sw: FinalSweep) -> go.Figure:
     return fig
 
 
-def exercise_answer(sw: FinalSweep, epsilon: float = 0.25) -> str:
+def exercise_answer(sw: FinalSweep, epsilon: float = 4.0) -> str:
     """The most accurate method at ``epsilon``, decided beyond the seeds' spread."""
     ei = int(np.flatnonzero(np.isclose(sw.epsilons, epsilon))[0])
     return decided_winner({m: a[ei] for m, a in sw.methods.items()})

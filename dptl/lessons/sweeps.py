@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dptl import _validate
 from dptl.privacy import dpsgd_noise_multiplier
 from dptl.solvers import statistics
 from dptl.solvers.dpsgd import dpsgd_weights
@@ -68,6 +69,7 @@ def dpsgd_accuracy(
     accuracy is also evaluated along the way: the result is (E, S, steps // record_every)
     (valid only as "accuracy after t steps of a run calibrated for ``steps``").
     """
+    _validate.check_positive("learning_rate", learning_rate)
     xp, y1h, k = prepare_inputs(x_train, y_train, num_classes, feature_norm, "normalize")
     n, d = xp.shape
     q = 1.0 if batch_size is None or batch_size >= n else batch_size / n

@@ -6,7 +6,7 @@ DP-FC-SGD keeps the one covariance release but takes *subsampled* steps: at step
 example is in the batch B_t independently with probability q (real Poisson sampling), and
 
     g~_t = (sum_{i in B_t} clip_G(grad_i(W)) + N(0, (sigma G)^2 I)) / q,
-    W <- W - lr (A~_+/4 + ridge I)^{-1} (g~_t + ridge W),
+    W <- W - lr (A~_+/4 + ridge I)^{-1} g~_t,
 
 with g~_t an unbiased estimate of the full clipped gradient sum (noise on the sum, divided
 by the expected batch size qn, then rescaled by n to match the sum-scale preconditioner).
@@ -18,7 +18,8 @@ SelfComposedDpEvent(PoissonSampledDpEvent(q, GaussianDpEvent(sigma)), T)]), acco
 ``dp_accounting`` (PLD by default). The covariance gets the same noise as DP-FC with the same
 ``cov_share`` (that share of the GDP budget mu^2); sigma is then the smallest noise
 multiplier that keeps the composition within (epsilon, delta). With q = 1 this is exactly
-DP-FC (exact GDP accounting, same releases, same weights for the same key).
+DP-FC with the one-vs-all loss and the same settings (exact GDP accounting, same releases,
+same weights for the same key).
 """
 
 from __future__ import annotations
@@ -208,11 +209,8 @@ def fc_sgd_weights(
 
     def step(carry, step_key):
         w, avg, t = carry
-        grad = (
-            poisson_noisy_gradient(
-                step_key, w, x, y1h, grad_clip, grad_std, sampling_rate, physical_batch_size
-            )
-            + ridge * w
+        grad = poisson_noisy_gradient(
+            step_key, w, x, y1h, grad_clip, grad_std, sampling_rate, physical_batch_size
         )
         w = w - learning_rate * (precond_inverse @ grad)
         avg = jnp.where(t >= start, avg + (w - avg) / jnp.maximum(t - start + 1, 1), avg)

@@ -60,7 +60,8 @@ RULES: dict[str, Any] = {
         dpsgd.PRIVATE_LEARNING_RATE,
         dpsgd.NONPRIVATE_LEARNING_RATE,
     ],
-    "fc_steps_private_nonprivate": [fc.PRIVATE_STEPS, fc.NONPRIVATE_STEPS],
+    "dp_sgd_learning_rate_bands": [list(b) for b in dpsgd.SGD_LEARNING_RATE_BANDS],
+    "dp_sgd_learning_rate_nonprivate": dpsgd.NONPRIVATE_SGD_LEARNING_RATE,
     "fc_ridge_noise_multiple": fc.RIDGE_NOISE_MULTIPLE,
     "newton_ridge_noise_multiple": newton.RIDGE_NOISE_MULTIPLE,
 }
@@ -322,8 +323,8 @@ def resolve_hyperparameters(method, hp, n, epsilon, delta):
     Returns:
         A new dict with every rule resolved.
     """
-    if method == "fc" and hp["steps"] is None:
-        return {**hp, "steps": fc.default_steps(n, epsilon, delta)}
+    if method == "dp_sgd" and hp["learning_rate"] is None:
+        return {**hp, "learning_rate": dpsgd.default_sgd_learning_rate(n, epsilon, delta)}
     if method == "dp_gd":
         out = dict(hp)
         if hp["steps"] is None:
