@@ -69,6 +69,10 @@ def test_subsampled_dp_sgd_default_learning_rate_rule():
     x, y = standard_data()
     res = dp_sgd(jax.random.key(0), x, y, epsilon=1.0, num_classes=K, batch_size=50, steps=2)
     assert res.config["learning_rate"] == dpsgd.default_sgd_learning_rate(len(y), 1.0, 1e-5)
+    # the rates are rules for these optimizers: plain SGD with a batch, momentum full batch
+    assert res.config["optimizer"] == dpsgd.SUBSAMPLED_DEFAULTS["optimizer"] == "sgd"
+    full = dp_sgd(jax.random.key(0), x, y, epsilon=1.0, num_classes=K, steps=2)
+    assert full.config["optimizer"] == "momentum"
 
 
 @pytest.mark.parametrize("epsilon", [1.0, math.inf])

@@ -30,6 +30,7 @@ __all__ = [
     "SUBSAMPLED_DEFAULTS",
     "default_gd_learning_rate",
     "default_gd_steps",
+    "default_optimizer",
     "default_sgd_learning_rate",
     "dp_sgd",
     "dpsgd_release",
@@ -43,7 +44,9 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 # sweep's "dp_gd"), and the Poisson-subsampled configuration the sweep calls "dp_sgd".
 # steps None is a rule in public quantities (default_gd_steps), chosen with the learning
 # rate by benchmarks/tune_defaults.py on a public data set (scikit-learn's digits).
-DEFAULTS = {"steps": None, "learning_rate": None, "grad_clip": 1.0, "optimizer": "momentum"}
+# optimizer None: "momentum" full batch, the subsampled configuration's "sgd" with a batch
+# (default_optimizer): the learning-rate rules were tuned with those.
+DEFAULTS = {"steps": None, "learning_rate": None, "grad_clip": 1.0, "optimizer": None}
 # default_gd_learning_rate: lr 4 under privacy (benchmarks/tune_defaults.py, public digits
 # set); without noise (epsilon = inf) lr 64, at which the same 300 momentum steps converge:
 # chosen on held-out training rows (fit on rows 0..49,999, scored on 50,000..59,999; no
@@ -111,6 +114,16 @@ def default_gd_learning_rate(epsilon: float) -> float:
     lets the default 300 steps converge (:data:`NONPRIVATE_LEARNING_RATE`).
     """
     return NONPRIVATE_LEARNING_RATE if math.isinf(epsilon) else PRIVATE_LEARNING_RATE
+
+
+def default_optimizer(batch_size: int | None) -> str:
+    """dp_sgd's default optimizer: "momentum" (0.9) full batch, "sgd" with a batch.
+
+    The default learning rates are rules for these (:func:`default_gd_learning_rate`,
+    :func:`default_sgd_learning_rate`); momentum 0.9 multiplies the effective step by
+    about 10, so the other optimizer at the same rate would be another setting.
+    """
+    return "momentum" if batch_size is None else SUBSAMPLED_DEFAULTS["optimizer"]
 
 
 def default_sgd_learning_rate(num_examples: int, epsilon: float, delta: float) -> float:
@@ -264,7 +277,8 @@ def dp_sgd(
     Release (add/remove one): ``steps`` times the clipped gradient sum, sensitivity
     ``grad_clip``, each over a Poisson sample with rate batch_size / n. The last layer starts
     at zero (``init_scale`` > 0 draws N(0, init_scale^2) weights instead, for the lesson on
-    zero init). ``optimizer`` is "sgd", "momentum", "adam" or any Optax transformation.
+    zero init). ``optimizer`` is "sgd", "momentum", "adam" or any Optax transformation; None:
+    :func:`default_optimizer` ("momentum" full batch, "sgd" with a batch).
     ``steps=None``: full batch, :func:`default_gd_steps` (30, 100 or 300 by n mu); subsampled,
     the recorded configuration's 300 (``SUBSAMPLED_DEFAULTS``). ``learning_rate=None``: full
     batch, :func:`default_gd_learning_rate` (4, or 64 at epsilon = inf); subsampled,
@@ -287,6 +301,8 @@ def dp_sgd(
         grad_clip=grad_clip,
         accountant=accountant,
     )
+    if optimizer is None:
+        optimizer = default_optimizer(batch_size)
     if learning_rate is None:
         learning_rate = (
             default_gd_learning_rate(epsilon)

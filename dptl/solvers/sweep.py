@@ -327,6 +327,8 @@ def resolve_hyperparameters(method, hp, n, epsilon, delta):
         return {**hp, "learning_rate": dpsgd.default_sgd_learning_rate(n, epsilon, delta)}
     if method == "dp_gd":
         out = dict(hp)
+        if hp["optimizer"] is None:
+            out["optimizer"] = dpsgd.default_optimizer(None)
         if hp["steps"] is None:
             out["steps"] = dpsgd.default_gd_steps(n, epsilon, delta)
         if hp["learning_rate"] is None:
