@@ -75,41 +75,36 @@ def test_subsampled_dp_sgd_default_learning_rate_rule():
     assert full.config["optimizer"] == "momentum"
 
 
+# sweep name -> (solver, arguments beyond its defaults, resolved values both must agree on).
+# The subsampled sweep passes its recorded configuration (all but the learning-rate rule),
+# with a small batch and few steps for the test's data.
+_SWEEP_VS_SOLVER = {
+    "dp_gd": (dp_sgd, {}, ("learning_rate", "steps", "optimizer")),
+    "dp_sgd": (
+        dp_sgd,
+        {
+            **{k: v for k, v in DEFAULTS["dp_sgd"].items() if k != "learning_rate"},
+            "batch_size": 50,
+            "steps": 4,
+        },
+        ("learning_rate",),
+    ),
+    "fc": (dp_fc, {}, ("steps",)),
+}
+
+
 @pytest.mark.parametrize("epsilon", [1.0, math.inf])
-def test_subsampled_dp_sgd_at_its_defaults_is_the_sweep_at_its_defaults(epsilon):
-    """The sweep's "dp_sgd" resolves the same learning rate as dp_sgd with its recorded
-    configuration, and with the same key gives the same accuracy."""
+@pytest.mark.parametrize("method", list(_SWEEP_VS_SOLVER))
+def test_the_solver_at_its_defaults_is_the_sweep_at_its_defaults(method, epsilon):
+    """Same key, same defaults (rules resolved per epsilon): same resolved values and the
+    same accuracy."""
+    solver, cfg, resolved = _SWEEP_VS_SOLVER[method]
     x, y = standard_data()
     key = jax.random.key(3)
-    cfg = {k: v for k, v in DEFAULTS["dp_sgd"].items() if k != "learning_rate"}
-    cfg.update(batch_size=50, steps=4)
     sweep = privacy_utility(
-        "dp_sgd", key, x, y, x, y, epsilons=[epsilon], num_seeds=1, num_classes=K, **cfg
+        method, key, x, y, x, y, epsilons=[epsilon], num_seeds=1, num_classes=K, **cfg
     )
-    res = dp_sgd(jax.random.split(key, (1, 1))[0, 0], x, y, epsilon=epsilon, num_classes=K, **cfg)
-    assert sweep.resolved[0]["learning_rate"] == res.config["learning_rate"]
-    np.testing.assert_allclose(sweep.accuracy[0, 0], res.accuracy(x, y), atol=1e-6)
-
-
-@pytest.mark.parametrize("epsilon", [1.0, math.inf])
-def test_dp_gd_at_its_defaults_is_the_sweep_at_its_defaults(epsilon):
-    x, y = standard_data()
-    key = jax.random.key(3)
-    sweep = privacy_utility(
-        "dp_gd", key, x, y, x, y, epsilons=[epsilon], num_seeds=1, num_classes=K
-    )
-    res = dp_sgd(jax.random.split(key, (1, 1))[0, 0], x, y, epsilon=epsilon, num_classes=K)
-    assert sweep.resolved[0]["learning_rate"] == res.config["learning_rate"]
-    assert sweep.resolved[0]["steps"] == res.config["steps"]
-    np.testing.assert_allclose(sweep.accuracy[0, 0], res.accuracy(x, y), atol=1e-6)
-
-
-@pytest.mark.parametrize("epsilon", [1.0, math.inf])
-def test_dp_fc_at_its_defaults_is_the_sweep_at_its_defaults(epsilon):
-    """Same key, same defaults (rules resolved per epsilon): same accuracy."""
-    x, y = standard_data()
-    key = jax.random.key(3)
-    sweep = privacy_utility("fc", key, x, y, x, y, epsilons=[epsilon], num_seeds=1, num_classes=K)
-    res = dp_fc(jax.random.split(key, (1, 1))[0, 0], x, y, epsilon=epsilon, num_classes=K)
-    assert sweep.resolved[0]["steps"] == res.config["steps"]
+    res = solver(jax.random.split(key, (1, 1))[0, 0], x, y, epsilon=epsilon, num_classes=K, **cfg)
+    for name in resolved:
+        assert sweep.resolved[0][name] == res.config[name], name
     np.testing.assert_allclose(sweep.accuracy[0, 0], res.accuracy(x, y), atol=1e-6)

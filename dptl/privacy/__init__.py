@@ -26,6 +26,7 @@ from dptl.privacy.gdp import (
     gdp_mu,
     rdp_closed_form_epsilon,
     rdp_closed_form_mu,
+    signal_to_noise,
 )
 from dptl.privacy.keys import SEEDED_WARNING, fresh_key, training_key
 from dptl.privacy.mechanisms import (
@@ -60,6 +61,7 @@ __all__ = [
     "project_psd",
     "rdp_closed_form_epsilon",
     "rdp_closed_form_mu",
+    "signal_to_noise",
     "spent",
     "symmetric_gaussian_noise",
     "training_key",

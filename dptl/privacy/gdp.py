@@ -31,6 +31,7 @@ __all__ = [
     "gdp_mu",
     "rdp_closed_form_epsilon",
     "rdp_closed_form_mu",
+    "signal_to_noise",
 ]
 
 _MU_MAX = 1e4  # beyond this, delta(epsilon) is 1 for any epsilon a person would ask for
@@ -135,6 +136,16 @@ def gdp_mu(epsilon: float, delta: float) -> float:
     # Headroom for the float round trip sigma = k / mu -> mu' = k / sigma -> gdp_epsilon(mu'),
     # which rounds up: without it the spent epsilon came out ~1e-12 above the target.
     return float(mu * (1 - 1e-9))
+
+
+def signal_to_noise(num_examples: int, epsilon: float, delta: float) -> float:
+    """n mu, the public signal-to-noise scale of full-batch releases (inf without privacy).
+
+    A sum over n examples grows with n while a release's noise is fixed by mu, the GDP mu of
+    (epsilon, delta), so two deployments with the same n mu see the same relative noise.
+    The solvers' default rules are bands in it. Public: n is public under add/remove-one.
+    """
+    return num_examples * gdp_mu(epsilon, delta)
 
 
 def rdp_closed_form_epsilon(mu: float, delta: float) -> float:

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import math
 from typing import Any
 
 from dptl import _validate
-from dptl.privacy import gdp_mu
+from dptl.privacy import signal_to_noise
+from dptl.solvers.dpsgd import GD_STEPS_BANDS
 
 __all__ = [
     "MEASURED_NUM_CLASSES",
@@ -44,7 +44,8 @@ __all__ = [
 
 MEASURED_NUM_EXAMPLES = (10_000, 60_000)
 MEASURED_NUM_CLASSES = (10,)
-FC_MIN_SIGNAL_TO_NOISE = 5_600.0  # n mu from which --method auto trains DP-FC
+# n mu from which --method auto trains DP-FC: the bound of DP-GD's top step band (5,600)
+FC_MIN_SIGNAL_TO_NOISE = GD_STEPS_BANDS[-2][0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +74,7 @@ def choose_method(
     n = _validate.check_positive_int("num_examples", num_examples)
     k = _validate.check_public_num_classes(num_classes)
     epsilon = _validate.check_epsilon(epsilon)
-    snr = math.inf if math.isinf(epsilon) else n * gdp_mu(epsilon, _validate.check_delta(delta))
+    snr = signal_to_noise(n, epsilon, delta)
     lo, hi = MEASURED_NUM_EXAMPLES
     inside = lo <= n <= hi and k in MEASURED_NUM_CLASSES
     where = (

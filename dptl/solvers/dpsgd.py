@@ -19,7 +19,13 @@ import jax.numpy as jnp
 import optax
 
 from dptl import _validate
-from dptl.privacy import GaussianRelease, dpsgd_noise_multiplier, gaussian_noise, gdp_mu, spent
+from dptl.privacy import (
+    GaussianRelease,
+    dpsgd_noise_multiplier,
+    gaussian_noise,
+    signal_to_noise,
+    spent,
+)
 from dptl.solvers import statistics
 from dptl.solvers.inputs import prepare_inputs
 from dptl.solvers.logistic import clipped_gradient_sum, clipped_gradient_sum_chunked
@@ -94,6 +100,11 @@ def make_optimizer(optimizer, learning_rate) -> optax.GradientTransformation:
     )
 
 
+def _band_value(bands, snr: float):
+    """The value of the band (n mu below, value) that ``snr`` falls in; the last is open."""
+    return next(value for bound, value in bands if snr < bound or math.isinf(bound))
+
+
 def default_gd_steps(num_examples: int, epsilon: float, delta: float) -> int:
     """DP-GD's default step count: 30 if n mu < 800, 100 if < 5,600, else 300 (and without
     privacy).
@@ -102,8 +113,7 @@ def default_gd_steps(num_examples: int, epsilon: float, delta: float) -> int:
     noise is fixed by mu, so n mu is the public signal-to-noise scale (:data:`GD_STEPS_BANDS`,
     from ``benchmarks/tune_defaults.py`` on a public set, lr 4 with momentum).
     """
-    snr = math.inf if math.isinf(epsilon) else num_examples * gdp_mu(epsilon, delta)
-    return next(steps for bound, steps in GD_STEPS_BANDS if snr < bound or math.isinf(bound))
+    return _band_value(GD_STEPS_BANDS, signal_to_noise(num_examples, epsilon, delta))
 
 
 def default_gd_learning_rate(epsilon: float) -> float:
@@ -136,8 +146,7 @@ def default_sgd_learning_rate(num_examples: int, epsilon: float, delta: float) -
     """
     if math.isinf(epsilon):
         return NONPRIVATE_SGD_LEARNING_RATE
-    snr = num_examples * gdp_mu(epsilon, delta)
-    return next(lr for bound, lr in SGD_LEARNING_RATE_BANDS if snr < bound or math.isinf(bound))
+    return _band_value(SGD_LEARNING_RATE_BANDS, signal_to_noise(num_examples, epsilon, delta))
 
 
 def dpsgd_release(
