@@ -42,13 +42,13 @@ from plotly.subplots import make_subplots
 
 from dptl.lessons.cache import to_json
 from dptl.lessons.data import lesson_features
-from dptl.lessons.sweeps import dpsgd_accuracy, noise_multipliers
 from dptl.privacy import calibrate_noise_multiplier, epsilon_of_event, gdp_epsilon, gdp_mu
 from dptl.privacy.gdp import rdp_closed_form_mu
-from dptl.solvers import dp_fc_sgd, statistics
+from dptl.solvers import statistics
 from dptl.solvers.fc import RIDGE_NOISE_MULTIPLE, fc_releases, fc_weights
 from dptl.solvers.inputs import default_ridge, prepare_inputs, preprocess_features
-from dptl.solvers.sweep import DEFAULTS, privacy_utility, resolve_hyperparameters
+from dptl.solvers.methods import METHODS
+from dptl.solvers.sweep import DEFAULTS, privacy_utility
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -56,14 +56,7 @@ FIGS = DOCS / "figures"
 DELTA = 1e-5
 SEEDS = 3
 INF = math.inf
-LABELS = {
-    "least_squares": "DP least squares",
-    "dp_gd": "DP-GD (full batch)",
-    "dp_sgd": "DP-SGD (Poisson)",
-    "newton": "DP-Newton",
-    "fc": "DP-FC",
-    "fc_sgd": "DP-FC-SGD (dptl)",
-}
+LABELS = {name: m.label for name, m in METHODS.items()}
 
 
 def _eps(e) -> str:
@@ -111,11 +104,27 @@ def _lesson_cache(fn, *args, **kw):
             os.environ["DPTL_LESSONS_NO_COMPUTE"] = old
 
 
-def _fc_runs(key, fs, epsilons, num_seeds=SEEDS, **hp):
-    """DP-FC test accuracy (E, S): the batched sweep, whose point (e, s) is ``dp_fc`` with
-    key ``jax.random.split(key, (E, S))[e, s]`` (tests/test_solvers_sweep.py)."""
+def _resolved(method, fs, epsilon):
+    """``method``'s hyperparameters at its defaults on ``fs``, rules resolved at epsilon."""
+    return (
+        METHODS[method]
+        .plan(
+            epsilon,
+            DELTA,
+            num_examples=fs.num_train,
+            dim=fs.dim,
+            num_classes=fs.num_classes,
+        )
+        .hyperparameters
+    )
+
+
+def _runs(method, key, fs, epsilons, num_seeds=SEEDS, **hp):
+    """Test accuracy (E, S) of ``method`` at its defaults (``hp`` overriding them): the
+    sweep, whose point (e, s) is the method's solver with key
+    ``jax.random.split(key, (E, S))[e, s]`` (tests/test_solvers_sweep.py)."""
     return privacy_utility(
-        "fc",
+        method,
         key,
         fs.x_train,
         fs.y_train,
@@ -129,6 +138,11 @@ def _fc_runs(key, fs, epsilons, num_seeds=SEEDS, **hp):
     ).accuracy
 
 
+def _fc_runs(key, fs, epsilons, num_seeds=SEEDS, **hp):
+    """DP-FC test accuracy (E, S) (:func:`_runs`)."""
+    return _runs("dp_fc", key, fs, epsilons, num_seeds, **hp)
+
+
 # --------------------------------------------------------------------------------- claims
 def claim_a(ctx):
     """Better pretraining shrinks the gap: DP-GD and DP-FC on the four comparison sets."""
@@ -137,35 +151,14 @@ def claim_a(ctx):
     sets = load_feature_sets()
     eps = [0.5, 1.0, 2.0, 8.0, INF]
     key = jax.random.key(0)
-    out = {"epsilons": eps, "dp_gd": {}, "fc": {}}
-    for name, fs in sets.items():
-        n = fs.num_train
-        rows = []
-        for e in eps:  # the default step count is a rule in n and epsilon
-            hp = resolve_hyperparameters("dp_gd", DEFAULTS["dp_gd"], n, e, DELTA)
-            sig = noise_multipliers([e], DELTA, n, None, hp["steps"])
-            rows.append(
-                dpsgd_accuracy(
-                    key,
-                    fs.x_train,
-                    fs.y_train,
-                    fs.x_test,
-                    fs.y_test,
-                    num_classes=fs.num_classes,
-                    noise_multipliers=sig,
-                    num_seeds=SEEDS,
-                    batch_size=None,
-                    steps=hp["steps"],
-                    learning_rate=hp["learning_rate"],
-                    optimizer=hp["optimizer"],
-                )[0]
-            )
-        out["dp_gd"][name] = np.stack(rows)
-        out["fc"][name] = _fc_runs(key, fs, eps)
+    out = {"epsilons": eps, "dp_gd": {}, "dp_fc": {}}
+    for name, fs in sets.items():  # DP-GD's step count is a rule in n and epsilon
+        out["dp_gd"][name] = _runs("dp_gd", key, fs, eps)
+        out["dp_fc"][name] = _fc_runs(key, fs, eps)
     names = list(sets)
     rows, verdict_bits = [], []
-    fig = make_subplots(rows=1, cols=2, subplot_titles=[LABELS["dp_gd"], LABELS["fc"]])
-    for col, m in enumerate(("dp_gd", "fc"), 1):
+    fig = make_subplots(rows=1, cols=2, subplot_titles=[LABELS["dp_gd"], LABELS["dp_fc"]])
+    for col, m in enumerate(("dp_gd", "dp_fc"), 1):
         nonpriv = {k: out[m][k][-1].mean() for k in names}
         order = sorted(names, key=lambda k: nonpriv[k])  # worst to best features
         for k in order:
@@ -205,7 +198,7 @@ def claim_a(ctx):
         "gap at ε=1, worst→best features: DP-GD "
         + ", ".join(f"{out['dp_gd'][k][-1].mean() - out['dp_gd'][k][i1].mean():.3f}" for k in order)
         + "; DP-FC "
-        + ", ".join(f"{out['fc'][k][-1].mean() - out['fc'][k][i1].mean():.3f}" for k in order)
+        + ", ".join(f"{out['dp_fc'][k][-1].mean() - out['dp_fc'][k][i1].mean():.3f}" for k in order)
         + f"; mean Spearman(quality, gap) {np.mean(rhos):+.2f}"
     )
     verdict = (
@@ -221,7 +214,7 @@ def claim_a(ctx):
         "(worst to best). Cells: mean test accuracy over 3 seeds (gap to the same method "
         "without privacy). Both at their defaults, rules resolved per ε (DP-GD: full batch, "
         "momentum, 30 / 100 / 300 steps by n μ, lr 4 and lr 64 without privacy; DP-FC: "
-        f"{DEFAULTS['fc']['steps']} steps of the {DEFAULTS['fc']['loss']} loss).\n\n"
+        f"{DEFAULTS['dp_fc']['steps']} steps of the {DEFAULTS['dp_fc']['loss']} loss).\n\n"
         + _table(["method", "features", "no privacy"] + [f"ε = {_eps(e)}" for e in eps[:-1]], rows)
         + "\n\nSpearman correlation between feature quality and gap, per (method, ε): "
         + ", ".join(f"{r:+.2f}" for r in rhos)
@@ -241,38 +234,12 @@ def claim_a(ctx):
 def claim_b(ctx):
     """Zero vs random init of the last layer under DP-SGD (Poisson, the DEFAULTS run)."""
     fs = ctx["main"]
-    hp = DEFAULTS["dp_sgd"]
+    hp = _resolved("dp_sgd", fs, 1.0)  # batch and steps (the learning rate is a rule in n mu)
     eps = [0.5, 2.0, 8.0, INF]
     scales = [0.0, 0.1, 1.0]
-    n = fs.num_train
     key = jax.random.key(1)
-    # the default learning rate is a rule in n mu: one run per epsilon, at its own
-    lrs = [resolve_hyperparameters("dp_sgd", hp, n, e, DELTA)["learning_rate"] for e in eps]
-    acc = {
-        s: np.concatenate(
-            [
-                dpsgd_accuracy(
-                    jax.random.fold_in(key, i),
-                    fs.x_train,
-                    fs.y_train,
-                    fs.x_test,
-                    fs.y_test,
-                    num_classes=fs.num_classes,
-                    noise_multipliers=noise_multipliers(
-                        [e], DELTA, n, hp["batch_size"], hp["steps"]
-                    ),
-                    num_seeds=SEEDS,
-                    batch_size=hp["batch_size"],
-                    steps=hp["steps"],
-                    learning_rate=lr,
-                    optimizer=hp["optimizer"],
-                    init_scale=s,
-                )
-                for i, (e, lr) in enumerate(zip(eps, lrs, strict=True))
-            ]
-        )
-        for s in scales
-    }
+    acc = {s: _runs("dp_sgd", key, fs, eps, init_scale=s) for s in scales}
+    n, lrs = fs.num_train, [_resolved("dp_sgd", fs, e)["learning_rate"] for e in eps]
     rows = [
         [("zero" if s == 0 else f"N(0, {s:g}²)")] + [_pm(acc[s][i]) for i in range(len(eps))]
         for s in scales
@@ -347,18 +314,13 @@ def claim_c(ctx):
         t_ep = max(1, math.ceil(epochs * n / b))
         res["steps_fixed_epochs"].append(t_ep)
         for mode, t in (("fixed_epochs", t_ep), ("fixed_steps", fixed_steps)):
-            sig = noise_multipliers(eps, DELTA, n, b, t)
             res[mode].append(
-                dpsgd_accuracy(
+                _runs(
+                    "dp_sgd",
                     key,
-                    fs.x_train,
-                    fs.y_train,
-                    fs.x_test,
-                    fs.y_test,
-                    num_classes=fs.num_classes,
-                    noise_multipliers=sig,
-                    num_seeds=SEEDS,
-                    batch_size=None if b >= n else b,
+                    fs,
+                    eps,
+                    batch_size=b,
                     steps=t,
                     learning_rate=4.0,
                     optimizer="sgd",
@@ -442,7 +404,7 @@ def claim_d(ctx):
     rows, cells = [], []
     for cfg, r in table.items():
         setting, n_pc = cfg.split("|")
-        ls = np.asarray(r["least_squares"])
+        ls = np.asarray(r["dp_least_squares"])
         for t in p["logistic_steps"]:
             lg = np.asarray(r[f"logistic_{t}"])
             adv = ls.mean(-1) - lg.mean(-1)
@@ -551,7 +513,7 @@ def _final_and_newton(ctx, recompute):
         eps = FC_DEFAULTS["epsilons"]
         final = {"methods": {}, "nonprivate": {}}
         for m in FC_DEFAULTS["methods"]:
-            if m == "fc":
+            if m == "dp_fc":
                 final["methods"][m] = _fc_runs(key, sub, eps)
                 final["nonprivate"][m] = float(_fc_runs(key, sub, [INF], 1)[0, 0])
                 continue
@@ -591,7 +553,7 @@ def claim_e(ctx):
                 for j in range(len(steps))
             ]
         )
-    d = DEFAULTS["newton"]["steps"]
+    d = DEFAULTS["dp_newton"]["steps"]
     gain = newton[steps.index(d)].mean(-1) - first
     fig = go.Figure()
     for j, t in enumerate(steps):
@@ -644,9 +606,9 @@ def claim_f(ctx):
     rows, wins, margins = [], 0, []
     for i, e in enumerate(eps):
         ranking = sorted(methods, key=lambda m: -methods[m][i].mean())
-        other = max(methods[m][i].mean() for m in methods if m != "fc")
-        margins.append(methods["fc"][i].mean() - other)
-        wins += ranking[0] == "fc"
+        other = max(methods[m][i].mean() for m in methods if m != "dp_fc")
+        margins.append(methods["dp_fc"][i].mean() - other)
+        wins += ranking[0] == "dp_fc"
         rows.append([_eps(e)] + [_pm(methods[m][i]) for m in methods] + [LABELS[ranking[0]]])
     rows.append(["no privacy"] + [f"{final['nonprivate'][m]:.3f}" for m in methods] + [""])
     fig = go.Figure()
@@ -786,33 +748,10 @@ def claim_h(ctx):
     # one key per method: the three are independent runs, not paired on shared noise
     key_sgd, key_fc, key_fc_sgd = jax.random.split(jax.random.key(3), 3)
     acc = {
-        "dp_sgd": privacy_utility(
-            "dp_sgd",
-            key_sgd,
-            fs.x_train,
-            fs.y_train,
-            fs.x_test,
-            fs.y_test,
-            epsilons=eps,
-            num_seeds=SEEDS,
-            delta=DELTA,
-            num_classes=fs.num_classes,
-        ).accuracy,
-        "fc": _fc_runs(key_fc, fs, eps),
+        "dp_sgd": _runs("dp_sgd", key_sgd, fs, eps),
+        "dp_fc": _fc_runs(key_fc, fs, eps),
+        "dp_fc_sgd": _runs("dp_fc_sgd", key_fc_sgd, fs, eps),
     }
-    keys = jax.random.split(key_fc_sgd, (len(eps), SEEDS))
-    a = np.zeros((len(eps), SEEDS))
-    for i, e in enumerate(eps):
-        for s in range(SEEDS):
-            a[i, s] = dp_fc_sgd(
-                keys[i, s],
-                fs.x_train,
-                fs.y_train,
-                epsilon=e,
-                delta=DELTA,
-                num_classes=fs.num_classes,
-            ).accuracy(fs.x_test, fs.y_test)
-    acc["fc_sgd"] = a
     rows = [[_eps(e)] + [_pm(acc[m][i]) for m in acc] for i, e in enumerate(eps)]
     fig = go.Figure()
     for m in acc:
@@ -829,9 +768,9 @@ def claim_h(ctx):
         yaxis_title="test accuracy",
         height=400,
     )
-    vs_fc = acc["fc_sgd"].mean(-1) - acc["fc"].mean(-1)
-    vs_sgd = acc["fc_sgd"].mean(-1) - acc["dp_sgd"].mean(-1)
-    beats = [_clearly_above(acc["fc_sgd"], acc[m]) for m in ("fc", "dp_sgd")]
+    vs_fc = acc["dp_fc_sgd"].mean(-1) - acc["dp_fc"].mean(-1)
+    vs_sgd = acc["dp_fc_sgd"].mean(-1) - acc["dp_sgd"].mean(-1)
+    beats = [_clearly_above(acc["dp_fc_sgd"], acc[m]) for m in ("dp_fc", "dp_sgd")]
     beats_both = int(np.sum(beats[0] & beats[1]))
     number = (
         "DP-FC-SGD − DP-FC: "
@@ -850,8 +789,9 @@ def claim_h(ctx):
         f"All {fs.num_train} training rows of the 112-px features. DP-FC-SGD "
         "(`dptl.solvers.dp_fc_sgd`, defaults: 10 Poisson-sampled steps at B = 6000, lr 0.5, "
         "tail averaging, covariance share 0.5, PLD accounting of the composed DpEvent) against "
-        f"DP-FC ({DEFAULTS['fc']['steps']} full-batch steps, exact GDP) and DP-SGD "
-        f"(B = {DEFAULTS['dp_sgd']['batch_size']}, {DEFAULTS['dp_sgd']['steps']} steps, PLD). "
+        f"DP-FC ({DEFAULTS['dp_fc']['steps']} full-batch steps, exact GDP) and DP-SGD "
+        f"(B = {DEFAULTS['dp_sgd']['batch_size']}, {_resolved('dp_sgd', fs, 1.0)['steps']} steps, "
+        "PLD). "
         "Mean ± std over 3 seeds.\n\n" + _table(["ε"] + [LABELS[m] for m in acc], rows)
     )
     return dict(
@@ -953,14 +893,14 @@ def claim_i(ctx):
                     ridge,
                     hp["learning_rate"],
                     steps=hp["steps"],
-                    loss=DEFAULTS["fc"]["loss"],
+                    loss=DEFAULTS["dp_fc"]["loss"],
                 )
                 val[c, s] = float(np.mean(np.argmax(np.asarray(xv @ w), 1) == yva))
                 test[c, s] = float(np.mean(np.argmax(np.asarray(xt @ w), 1) == fs.y_test))
         runs[(t, name)] = dict(epsilon=e, val=val, test=test)
     rng = np.random.default_rng(0)
     default_idx = TUNE_GRID.index(
-        dict(steps=DEFAULTS["fc"]["steps"], learning_rate=DEFAULTS["fc"]["learning_rate"])
+        dict(steps=DEFAULTS["dp_fc"]["steps"], learning_rate=DEFAULTS["dp_fc"]["learning_rate"])
     )
     nval = len(yva)
     out_rows, summary = [], {}

@@ -36,11 +36,11 @@ EPSILONS = (0.1, 1.0, 8.0)
 DELTA = 1e-5
 FIT_FRACTION = 5 / 6  # frontier selection: fit on the first 5/6 of the rows, score on the rest
 GRIDS = {
-    "least_squares": {"cov_share": [0.3, 0.5, 0.7], "ridge": [None, 1.0, 10.0, 100.0]},
+    "dp_least_squares": {"cov_share": [0.3, 0.5, 0.7], "ridge": [None, 1.0, 10.0, 100.0]},
     "dp_gd": {"learning_rate": [4.0, 16.0, 64.0], "steps": [30, 100], "optimizer": ["momentum"]},
     "dp_sgd": {"learning_rate": [2.0, 4.0, 8.0, 16.0, 32.0, 64.0]},
-    "newton": {"steps": [1, 2, 3], "hessian_share": [0.3, 0.5, 0.7]},
-    "fc": {
+    "dp_newton": {"steps": [1, 2, 3], "hessian_share": [0.3, 0.5, 0.7]},
+    "dp_fc": {
         "loss": ["softmax", "ova"],
         "steps": [10, 20, 50],
         "cov_share": [0.1, 0.3],
@@ -50,11 +50,11 @@ GRIDS = {
 # The non-private counterpart's frontier (eps = inf): no noise, so the grids reach further
 # (more steps, larger steps); seeds are identical without noise, so one is scored.
 NONPRIVATE_GRIDS = {
-    "least_squares": {"ridge": [None, 1.0, 10.0, 100.0]},
+    "dp_least_squares": {"ridge": [None, 1.0, 10.0, 100.0]},
     "dp_gd": {"learning_rate": [4.0, 16.0, 64.0], "steps": [300, 1000]},
     "dp_sgd": {"learning_rate": [32.0, 64.0, 128.0], "steps": [300, 1000]},
-    "newton": {"steps": [3, 5, 10]},
-    "fc": {"loss": ["softmax", "ova"], "steps": [50, 100]},
+    "dp_newton": {"steps": [3, 5, 10]},
+    "dp_fc": {"loss": ["softmax", "ova"], "steps": [50, 100]},
 }
 TARGETS = {0.1: 83.5, 1.0: 86.5, 8.0: 88.3}  # the best method, percent
 FC_TARGET_AT_8 = 88.0
@@ -175,8 +175,8 @@ def main():
         print(
             f"  best method at eps {eps:g}: {best[0]} {got:.2f} % (target >= {TARGETS[eps]}): {verdict}"
         )
-    if "fc" in report["methods"]:
-        got = 100 * report["methods"]["fc"]["default_mean"][EPSILONS.index(8.0)]
+    if "dp_fc" in report["methods"]:
+        got = 100 * report["methods"]["dp_fc"]["default_mean"][EPSILONS.index(8.0)]
         verdict = "met" if got >= FC_TARGET_AT_8 else f"MISSED by {FC_TARGET_AT_8 - got:.2f}"
         print(f"  DP-FC at eps 8: {got:.2f} % (target >= {FC_TARGET_AT_8}): {verdict}")
     for method, r in report["methods"].items():

@@ -16,7 +16,8 @@ Methods and how their hyperparameters were chosen (never tuned on the shipped da
   synthetic proxy by ``benchmarks/tune_defaults.py``).
 - Opacus DP-SGD on ``torch.nn.Linear(320, 10, bias=False)`` zero-initialised, Poisson
   sampling, ``make_private_with_epsilon`` (its default PRV accountant, add/remove), with
-  dptl's DP-SGD defaults: expected batch 3000, 300 steps (15 epochs), lr 4, plain SGD,
+  dptl's DP-SGD defaults: expected batch 3000, 300 steps (15 epochs), dptl's learning-rate
+  rule (lr 8 at epsilon 0.1, 32 at 1 and 8 on these 60,000 rows), plain SGD,
   clip 1, mean cross-entropy (noise sum divided by the expected batch size).
 - JAX Privacy 2.x DP-SGD: its ``clipped_grad``, ``gaussian_privatizer`` and Poisson
   ``CyclicPoissonSampling``, noise calibrated by its ``DpsgdTrainingAccountant`` (PLD,
@@ -56,7 +57,8 @@ import numpy as np
 
 from dptl.data import load_shipped
 from dptl.solvers import preprocess_features
-from dptl.solvers.sweep import DEFAULTS, privacy_utility
+from dptl.solvers.methods import METHODS
+from dptl.solvers.sweep import privacy_utility
 
 EPSILONS = (0.1, 1.0, 8.0)
 DELTA = 1e-5
@@ -64,13 +66,20 @@ FEATURE_NORM = 1.0
 OUT = Path(__file__).resolve().parents[1] / "docs" / "results"
 
 DPTL = {
-    "least_squares": "dptl DP least squares",
+    "dp_least_squares": "dptl DP least squares",
     "dp_gd": "dptl DP-GD",
     "dp_sgd": "dptl DP-SGD",
-    "newton": "dptl DP-Newton",
-    "fc": "dptl DP-FC",
+    "dp_newton": "dptl DP-Newton",
+    "dp_fc": "dptl DP-FC",
 }
-SGD = DEFAULTS["dp_sgd"]  # the DP-SGD budget every DP-SGD peer gets
+
+
+def sgd_settings(n, eps):
+    """dptl's subsampled DP-SGD at its defaults on n rows at eps (rules resolved): the
+    settings every DP-SGD peer gets (batch, steps, the learning-rate rule, clip)."""
+    return (
+        METHODS["dp_sgd"].plan(eps, DELTA, num_examples=n, dim=320, num_classes=10).hyperparameters
+    )
 
 
 # ----------------------------------------------------------------------------- dptl
@@ -175,7 +184,8 @@ def opacus_dpsgd(x, y, xt, yt, num_classes):
     from torch.utils.data import DataLoader, TensorDataset
 
     n, d = x.shape
-    batch, steps = SGD["batch_size"], SGD["steps"]
+    sgd = sgd_settings(n, 1.0)  # batch and steps do not depend on epsilon
+    batch, steps = sgd["batch_size"], sgd["steps"]
     steps_per_epoch = n // batch
     if steps % steps_per_epoch or n % batch:
         raise ValueError("Opacus counts epochs: steps must be a multiple of n / batch_size")
@@ -187,7 +197,7 @@ def opacus_dpsgd(x, y, xt, yt, num_classes):
         torch.manual_seed(seed)
         model = torch.nn.Linear(d, num_classes, bias=False)
         torch.nn.init.zeros_(model.weight)  # zero-init last layer, as dptl
-        opt = torch.optim.SGD(model.parameters(), lr=SGD["learning_rate"])
+        opt = torch.optim.SGD(model.parameters(), lr=sgd_settings(n, eps)["learning_rate"])
         loader = DataLoader(
             TensorDataset(xtr, ytr),
             batch_size=batch,
@@ -203,7 +213,7 @@ def opacus_dpsgd(x, y, xt, yt, num_classes):
                 target_epsilon=eps,
                 target_delta=DELTA,
                 epochs=epochs,
-                max_grad_norm=SGD["grad_clip"],
+                max_grad_norm=sgd["grad_clip"],
                 poisson_sampling=True,
             )
         loss_fn = torch.nn.CrossEntropyLoss()
@@ -225,7 +235,8 @@ def jax_privacy_dpsgd(x, y, xt, yt, num_classes):
     from jax_privacy import accounting, batch_selection, noise_addition
 
     n, d = x.shape
-    batch, steps, clip = SGD["batch_size"], SGD["steps"], SGD["grad_clip"]
+    sgd = sgd_settings(n, 1.0)  # batch and steps do not depend on epsilon
+    batch, steps, clip = sgd["batch_size"], sgd["steps"], sgd["grad_clip"]
     q = batch / n
     accountant = accounting.DpsgdTrainingAccountant(accounting.PldAccountantConfig())
     xd = jnp.asarray(x)
@@ -261,7 +272,7 @@ def jax_privacy_dpsgd(x, y, xt, yt, num_classes):
         tx = optax.chain(
             noise_addition.gaussian_privatizer(stddev=nm * clip, prng_key=seed),
             optax.scale(1.0 / batch),  # divide the noisy sum by the expected batch size
-            optax.sgd(SGD["learning_rate"]),
+            optax.sgd(sgd_settings(n, eps)["learning_rate"]),
         )
 
         @jax.jit
@@ -286,7 +297,8 @@ def jax_privacy_dpsgd(x, y, xt, yt, num_classes):
 
 def peers(x, y, xt, yt, num_classes, epsilons, seeds, skip):
     """Yield one result dict per peer method, as each finishes."""
-    dpsgd_hp = {k: SGD[k] for k in ("steps", "batch_size", "learning_rate", "grad_clip")}
+    dpsgd_hp = {k: sgd_settings(len(y), 1.0)[k] for k in ("steps", "batch_size", "grad_clip")}
+    dpsgd_hp["learning_rate"] = {e: sgd_settings(len(y), e)["learning_rate"] for e in epsilons}
     dpsgd_hp["optimizer"] = "sgd (no momentum), zero init, no bias"
     spec = []
     if "jax_privacy" not in skip:

@@ -26,10 +26,11 @@ import numpy as np
 
 from dptl.data import load_shipped
 from dptl.data.synthetic import gaussian_mixture_features
-from dptl.solvers.sweep import DEFAULTS, _plan, privacy_utility, resolve_hyperparameters
+from dptl.solvers.methods import METHODS as RECORDS
+from dptl.solvers.sweep import privacy_utility
 
 EPSILONS = (0.1, 0.3, 1.0, 3.0, 8.0)
-METHODS = ("least_squares", "dp_gd", "newton", "fc")
+METHODS = ("dp_least_squares", "dp_gd", "dp_newton", "dp_fc")
 
 
 # --------------------------------------------------------------------------------- NumPy
@@ -58,7 +59,7 @@ def _clipped_grad(w, x, y, clip, link):
 def numpy_fit(method, rng, x, y, args, hp):
     n, d = x.shape
     k = y.shape[1]
-    if method == "least_squares":
+    if method == "dp_least_squares":
         cov_std, xty_std, ridge = args
         a = _psd(x.T @ x + _sym_noise(rng, d, cov_std)) + ridge * np.eye(d)
         return np.linalg.solve(a, x.T @ y + rng.normal(0, xty_std, (d, k)))
@@ -74,12 +75,12 @@ def numpy_fit(method, rng, x, y, args, hp):
             w = w - hp["learning_rate"] * trace
         return w
     s1, s2, ridge = args
-    if method == "fc":  # the ridge damps the preconditioner only
+    if method == "dp_fc":  # the ridge damps the preconditioner only
         bound = {"softmax": 0.5, "ova": 0.25}[hp["loss"]]
         pre = bound * _psd(x.T @ x + _sym_noise(rng, d, s1)) + ridge * np.eye(d)
     for _ in range(hp["steps"]):
         noise = rng.normal(0, s2, w.shape).astype(np.float32)
-        if method == "fc":
+        if method == "dp_fc":
             g = _clipped_grad(w, x, y, hp["grad_clip"], hp["loss"]) + noise
             if hp["loss"] == "softmax":  # onto the zero-sum columns
                 g -= g.mean(axis=1, keepdims=True)
@@ -98,12 +99,18 @@ def numpy_sweep(method, x, y1h, x_test, y_test, seeds):
     n, d = x.shape
     acc = np.zeros((len(EPSILONS), seeds))
     for e, eps in enumerate(EPSILONS):
-        hp = resolve_hyperparameters(method, DEFAULTS[method], n, eps, 1e-5)
-        _, args = _plan(method, eps, 1e-5, n, d, y1h.shape[1], 1.0, hp)
+        plan = _plan(method, eps, n, d, y1h.shape[1])
+        hp = plan.hyperparameters
+        args = plan.noise_stds + ((hp["ridge"],) if "ridge" in hp else ())
         for s in range(seeds):
             w = numpy_fit(method, np.random.default_rng(1000 * e + s), x, y1h, args, hp)
             acc[e, s] = np.mean(np.argmax(x_test @ w, 1) == y_test)
     return acc
+
+
+def _plan(method, epsilon, n, d, k):
+    """``method``'s plan at its defaults: its rules resolved, its releases calibrated."""
+    return RECORDS[method].plan(epsilon, 1e-5, num_examples=n, dim=d, num_classes=k)
 
 
 def _best_seconds(fn, repeats=3):
@@ -116,11 +123,11 @@ def _best_seconds(fn, repeats=3):
     return best
 
 
-def _steps_per_point(n, seeds):
+def _steps_per_point(n, d, k, seeds):
     """{solver: [steps of each (epsilon, seed) point]}, the defaults' rules resolved."""
     return {
         m: [
-            resolve_hyperparameters(m, DEFAULTS[m], n, e, 1e-5).get("steps", 0)
+            _plan(m, e, n, d, k).hyperparameters.get("steps", 0)
             for e in EPSILONS
             for _ in range(seeds)
         ]
@@ -137,19 +144,21 @@ def sweep_work(n, d, k, steps):
     (X^T X, X^T Y, the gradient and Hessians at w = 0) is counted once; solves and
     elementwise work are not counted.
     """
-    points = len(steps["least_squares"])
+    points = len(steps["dp_least_squares"])
     product, gram = 2 * n * d * k, n * d * (d + 1)  # one point's product; a Gram
     first_grad = 2 * 2 * n * d * k  # at w = 0, shared by every point
-    later = {m: sum(t - 1 for t in steps[m]) for m in ("newton", "fc")}  # steps after the first
+    later = {
+        m: sum(t - 1 for t in steps[m]) for m in ("dp_newton", "dp_fc")
+    }  # steps after the first
     work = {
-        "least_squares": (2 * n * d * k, gram, points),
+        "dp_least_squares": (2 * n * d * k, gram, points),
         "dp_gd": (sum(steps["dp_gd"]) * 2 * product, 0, 0),
-        "newton": (
-            first_grad + later["newton"] * 2 * product,
-            gram + later["newton"] * k * gram,
-            sum(steps["newton"]) * k,
+        "dp_newton": (
+            first_grad + later["dp_newton"] * 2 * product,
+            gram + later["dp_newton"] * k * gram,
+            sum(steps["dp_newton"]) * k,
         ),
-        "fc": (first_grad + later["fc"] * 2 * product, gram, points),
+        "dp_fc": (first_grad + later["dp_fc"] * 2 * product, gram, points),
     }
     return {m: (p / 1e9, g / 1e9, e) for m, (p, g, e) in work.items()}
 
@@ -186,7 +195,7 @@ def _print_floor(fs, seeds, warm):
     points = len(EPSILONS) * seeds
     x = np.asarray(fs.x_train, np.float32)
     peak, product_rate, gram_rate = _numpy_rates(x, points * fs.num_classes)
-    work = sweep_work(n, d, fs.num_classes, _steps_per_point(n, seeds))
+    work = sweep_work(n, d, fs.num_classes, _steps_per_point(n, d, fs.num_classes, seeds))
     batch = max(e for *_, e in work.values())
     m = jax.random.normal(jax.random.key(0), (batch, d, d))
     m = m + jnp.swapaxes(m, 1, 2)

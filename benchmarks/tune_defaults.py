@@ -60,8 +60,14 @@ from dptl.data import load_shipped
 from dptl.privacy import dpsgd_noise_multiplier, gdp_epsilon, gdp_mu
 from dptl.solvers import statistics
 from dptl.solvers.dpsgd import DEFAULTS as GD_DEFAULTS
-from dptl.solvers.dpsgd import GD_STEPS_BANDS, dpsgd_weights, physical_chunk
-from dptl.solvers.dpsgd import SUBSAMPLED_DEFAULTS as SGD_DEFAULTS
+from dptl.solvers.dpsgd import (
+    GD_STEPS_BANDS,
+    SUBSAMPLED_BATCH_SIZE,
+    SUBSAMPLED_DEFAULTS,
+    SUBSAMPLED_STEPS,
+    dpsgd_weights,
+    physical_chunk,
+)
 from dptl.solvers.fc import DEFAULTS, RIDGE_NOISE_MULTIPLE, fc_releases, fc_weights
 from dptl.solvers.inputs import default_ridge, prepare_inputs, preprocess_features
 from dptl.solvers.newton import DEFAULTS as NEWTON_DEFAULTS
@@ -214,7 +220,7 @@ def tune_dp_sgd(fs, seeds: int) -> list[dict]:
     n = fs.num_train
     xp, y1h, _ = prepare_inputs(fs.x_train, fs.y_train, fs.num_classes, 1.0, "normalize")
     xt, yt = preprocess_features(fs.x_test), jnp.asarray(fs.y_test)
-    steps, batch = SGD_DEFAULTS["steps"], SGD_DEFAULTS["batch_size"]
+    steps, batch = SUBSAMPLED_STEPS, SUBSAMPLED_BATCH_SIZE
     rows = []
     for n_target, target in TARGETS:
         q = min(1.0, batch / n_target)
@@ -262,7 +268,7 @@ def tune_dp_sgd(fs, seeds: int) -> list[dict]:
                 for r in at[:4]
             )
         )
-    print(f"library defaults (dptl.solvers.dpsgd, subsampled): {SGD_DEFAULTS}")
+    print(f"library defaults (dptl.solvers.dpsgd, subsampled): {SUBSAMPLED_DEFAULTS}")
     return rows
 
 
@@ -312,7 +318,7 @@ def tune_dp_newton(fs, seeds: int) -> list[dict]:
             )[0]
             ridge = default_ridge(n, d, hess.noise_std, noise_multiple=hp["ridge_multiple"])
             res = privacy_utility(
-                "newton",
+                "dp_newton",
                 jax.random.key(0),
                 fs.x_train,
                 fs.y_train,

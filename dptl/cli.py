@@ -81,7 +81,8 @@ def compare(args: argparse.Namespace) -> int:
 
     from dptl.data import FeatureSet
     from dptl.privacy import NEIGHBOURING, SEEDED_WARNING, training_key
-    from dptl.solvers.sweep import DEFAULTS, privacy_utility
+    from dptl.solvers.methods import defaults_for
+    from dptl.solvers.sweep import privacy_utility
 
     fs = FeatureSet.load(args.features).astype("float32")
     root_key = training_key(args.seed)
@@ -94,11 +95,10 @@ def compare(args: argparse.Namespace) -> int:
         fs = fs.subset(num_train=args.limit)
     rows = []
     for i, method in enumerate(args.methods):
-        # The default DP-SGD batch (3000) is larger than a small training set: cap it at n
-        # (full batch, accounted exactly) so that compare works on any feature file.
-        hp = {}
-        if method == "dp_sgd" and DEFAULTS["dp_sgd"]["batch_size"] > fs.num_train:
-            hp["batch_size"] = fs.num_train
+        # a default batch larger than a small training set becomes full batch (public n)
+        hp, note = defaults_for(method, fs.num_train)
+        if note:
+            print(f"{method}: {note}", file=sys.stderr)
         start = time.perf_counter()
         res = privacy_utility(
             method,

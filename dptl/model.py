@@ -320,14 +320,14 @@ def train_model(
         features: a ``FeatureSet`` (any float dtype; the solver gets a float32 copy).
         epsilon, delta: the privacy target (add/remove-one neighbours).
         key: the noise key; a released model assumes it secret and used once.
-        method: a key of ``dptl.solvers.SOLVERS``, or "auto" (the public rule of
+        method: a key of ``dptl.solvers.METHODS``, or "auto" (the public rule of
             :func:`dptl.solvers.choice.resolve_method`), each at its defaults.
         features_path, key_note: provenance recorded in the model.
 
     Returns:
         The :class:`PrivateModel`; ``model.training["method_choice"]`` says why that solver.
     """
-    from dptl.solvers import SOLVERS
+    from dptl.solvers import METHODS
     from dptl.solvers.choice import resolve_method
 
     fs = features.astype("float32")
@@ -338,7 +338,7 @@ def train_model(
         epsilon=epsilon,
         delta=delta,
     )
-    result = SOLVERS[choice.method](
+    result = METHODS[choice.method].solver(
         key,
         fs.x_train,
         fs.y_train,

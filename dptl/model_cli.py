@@ -20,7 +20,7 @@ __all__ = ["add_predict_parser", "add_report_parser", "add_train_parser"]
 
 def add_train_parser(subparsers, epsilon_type, seed_type) -> argparse.ArgumentParser:
     """Register ``train`` (``epsilon_type``/``seed_type``: the argparse types of dptl.cli)."""
-    from dptl.solvers import SOLVERS
+    from dptl.solvers import METHODS
 
     p = subparsers.add_parser(
         "train",
@@ -34,7 +34,7 @@ def add_train_parser(subparsers, epsilon_type, seed_type) -> argparse.ArgumentPa
     p.add_argument(
         "--method",
         default="auto",
-        choices=["auto", *SOLVERS],
+        choices=["auto", *METHODS],
         help="solver (default 'auto': the public rule of dptl.solvers.choice, from n, K and "
         "epsilon)",
     )

@@ -39,11 +39,11 @@ TRIALS_SOUND = 10_000  # fewer runs only lower the bound of a correct mechanism
 # double mu, DP-Newton multiplies it by 2.35, DP-FC by 2.24, shared noise makes it infinite;
 # sampling costs differ)
 TRIALS_BROKEN = {
-    "least_squares": 60_000,
+    "dp_least_squares": 60_000,
     "dp_gd": 60_000,
-    "newton": 20_000,
-    "fc": 30_000,
-    "least_squares_per_class": 4_000,
+    "dp_newton": 20_000,
+    "dp_fc": 30_000,
+    "dp_least_squares_per_class": 4_000,
 }
 
 
@@ -105,11 +105,11 @@ def test_poisson_subsampled_fc_sgd():
 def test_broken_variants_are_named():
     assert set(BROKEN) == set(MECHANISMS)
     with pytest.raises(ValueError, match="broken must be None or one of"):
-        MECHANISMS["least_squares"](1.0, broken="forgot_square")
+        MECHANISMS["dp_least_squares"](1.0, broken="forgot_square")
 
 
 def test_more_trials_tighten_the_bound():
-    mech = make_mechanism("least_squares", EPSILON, DELTA, broken=True)
+    mech = make_mechanism("dp_least_squares", EPSILON, DELTA, broken=True)
     curve = audit_curve(mech, jax.random.key(7, impl=IMPL), [2_000, 40_000])
     assert curve[0].epsilon_lower_bound < curve[1].epsilon_lower_bound
     # runs of a smaller audit are a prefix of a larger one: the curve's point is the audit
@@ -117,7 +117,7 @@ def test_more_trials_tighten_the_bound():
 
 
 def test_runs_use_fresh_keys_and_are_reproducible():
-    mech = make_mechanism("least_squares", EPSILON, DELTA)
+    mech = make_mechanism("dp_least_squares", EPSILON, DELTA)
     a = sample_releases(mech, jax.random.key(3, impl=IMPL), 50, canary=False)
     b = sample_releases(mech, jax.random.key(3, impl=IMPL), 50, canary=False)
     np.testing.assert_array_equal(a, b)
@@ -184,7 +184,7 @@ def test_threshold_is_chosen_on_selection_scores():
 
 
 def test_bad_input_errors():
-    mech = make_mechanism("least_squares", 1.0)
+    mech = make_mechanism("dp_least_squares", 1.0)
     key = jax.random.key(0)
     with pytest.raises(ValueError, match="trials must be >= 2"):
         audit(mech, key, trials=1)
@@ -202,7 +202,7 @@ def test_bad_input_errors():
     with pytest.raises(TypeError, match="key must be a jax.random key"):
         audit(mech, 0, trials=100)
     with pytest.raises(TypeError, match="AuditedMechanism"):
-        audit("least_squares", key, trials=100)
+        audit("dp_least_squares", key, trials=100)
     with pytest.raises(ValueError, match="successes must lie in"):
         clopper_pearson(11, 10)
     with pytest.raises(TypeError, match="integer counts"):
@@ -214,7 +214,7 @@ def test_bad_input_errors():
     with pytest.raises(ValueError, match="delta"):
         epsilon_lower_bound(1, 10, 1, 10, delta=0.0)
     with pytest.raises(ValueError, match="epsilon must be > 0"):
-        make_mechanism("least_squares", 0.0)
+        make_mechanism("dp_least_squares", 0.0)
     with pytest.raises(ValueError, match="mechanism must be one of"):
         make_mechanism("sgd", 1.0)
     with pytest.raises(ValueError, match="same shapes"):

@@ -41,7 +41,7 @@ if SCRIPT.exists():  # the console-script run goes on in the background from col
             "--seeds",
             "2",
             "--methods",
-            "least_squares",
+            "dp_least_squares",
         ],
         {**os.environ, "JAX_PLATFORMS": "cpu"},
     )
@@ -92,7 +92,7 @@ def test_console_script_prints_a_table():
     lines = out.splitlines()
     assert any("neighbouring: add/remove one example" in ln for ln in lines)
     assert any(ln.split()[:1] == ["method"] for ln in lines)
-    rows = [ln.split() for ln in lines if ln.startswith("least_squares")]
+    rows = [ln.split() for ln in lines if ln.startswith("dp_least_squares")]
     assert len(rows) == 2
     assert [row[1] for row in rows] == ["0.5", "inf"]
     table = "\n".join(lines)
@@ -103,7 +103,7 @@ def test_console_script_prints_a_table():
 
 def test_missing_file_exits_2_with_a_clear_message(tmp_path, capsys):
     missing = tmp_path / "nope.npz"
-    code = main(["compare", "--features", str(missing), "--methods", "least_squares"])
+    code = main(["compare", "--features", str(missing), "--methods", "dp_least_squares"])
     err = capsys.readouterr().err
     assert code == 2
     assert "dptl compare: error" in err and "does not exist" in err and str(missing) in err

@@ -42,9 +42,9 @@ def test_exercises_and_findings_on_the_committed_caches():
     assert "least squares wins at ε" in L3.findings(ll).data
     final = L5.final_sweep(fs)
     nw = L4.newton_sweep(fs)
-    assert L4.exercise_answer(nw, final) in ("newton", "dp_gd")
+    assert L4.exercise_answer(nw, final) in ("dp_newton", "dp_gd")
     assert L5.exercise_answer(final, 4.0) in final.methods
     table = L5.findings(final).data
     assert table.count("\n| ") == len(final.epsilons) + 1  # header and one row per epsilon
-    assert f"{final.mean('fc')[0]:.3f}" in table
+    assert f"{final.mean('dp_fc')[0]:.3f}" in table
     assert "best step count" in L4.findings(nw, final).data

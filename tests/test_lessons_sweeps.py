@@ -13,8 +13,8 @@ from dptl.lessons import linear_logistic as L3
 from dptl.lessons import newton as L4
 from dptl.lessons import transfer as L2
 from dptl.lessons.explorer import drive
-from dptl.lessons.sweeps import dpsgd_accuracy, noise_multipliers
 from dptl.solvers import dp_sgd
+from dptl.solvers.sweep import privacy_utility
 
 
 @pytest.fixture(autouse=True)
@@ -29,49 +29,29 @@ def fs():
     return gaussian_mixture_features(0, 400, 200, 16, 4, separation=1.5)
 
 
-def test_dpsgd_accuracy_without_noise_matches_solver(fs):
-    acc = dpsgd_accuracy(
-        jax.random.key(0),
+def test_lesson_two_runs_are_dp_sgd_with_the_sweeps_key(fs):
+    """Lesson 2's curves (one sweep per batch size, its own lr and a random init for the
+    init panel) are dp_sgd called with the sweep's split key: one DP-SGD path."""
+    key, eps = jax.random.key(0), (1.0, math.inf)
+    hp = dict(batch_size=100, steps=20, learning_rate=4.0, optimizer="sgd", init_scale=0.3)
+    res = privacy_utility(
+        "dp_sgd",
+        key,
         fs.x_train,
         fs.y_train,
         fs.x_test,
         fs.y_test,
-        num_classes=fs.num_classes,
-        noise_multipliers=[0.0],
+        epsilons=eps,
         num_seeds=2,
-        batch_size=None,
-        steps=20,
-    )
-    ref = dp_sgd(
-        jax.random.key(1),
-        fs.x_train,
-        fs.y_train,
-        epsilon=math.inf,
-        steps=20,
-        learning_rate=4.0,  # dpsgd_accuracy's (dp_sgd's own at eps = inf is 64)
-        optimizer="sgd",
         num_classes=fs.num_classes,
+        **hp,
     )
-    assert acc.shape == (1, 2)
-    np.testing.assert_allclose(acc[0], ref.accuracy(fs.x_test, fs.y_test), atol=1e-6)
-
-
-def test_dpsgd_accuracy_noise_hurts_and_multipliers(fs):
-    sig = noise_multipliers([math.inf, 0.5], 1e-5, 400, None, 20)
-    assert sig[0] == 0 and sig[1] > 0
-    acc = dpsgd_accuracy(
-        jax.random.key(0),
-        fs.x_train,
-        fs.y_train,
-        fs.x_test,
-        fs.y_test,
-        num_classes=fs.num_classes,
-        noise_multipliers=[0.0, 50.0],
-        num_seeds=2,
-        batch_size=100,
-        steps=20,
-    )
-    assert acc[0].mean() > acc[1].mean()
+    keys = jax.random.split(key, (2, 2))
+    for e, epsilon in enumerate(eps):
+        for s in range(2):
+            ref = dp_sgd(keys[e, s], fs.x_train, fs.y_train, epsilon=epsilon, num_classes=4, **hp)
+            assert res.accuracy[e, s] == pytest.approx(ref.accuracy(fs.x_test, fs.y_test), abs=1e-6)
+    assert res.resolved[0]["init_scale"] == 0.3
 
 
 def test_transfer_sweep_and_explorer(fs):
@@ -122,7 +102,7 @@ def test_linear_logistic_sweep_and_explorer():
         num_test_per_class=5,
         num_seeds=1,
     )
-    assert sw.accuracy("simulated, 20 classes", 5, "least_squares").shape == (2,)
+    assert sw.accuracy("simulated, 20 classes", 5, "dp_least_squares").shape == (2,)
     ex = L3.linear_logistic_explorer(sw)
     drive(ex, random_moves=4)
     assert "least squares wins" in ex.status.value
@@ -132,12 +112,12 @@ def test_final_sweep_newton_and_spectra(fs):
     final = L5.final_sweep(
         fs,
         epsilons=[1.0, 8.0],
-        methods=["least_squares", "dp_gd", "fc"],
+        methods=["dp_least_squares", "dp_gd", "dp_fc"],
         cov_shares=[0.3, 0.7],
         num_train=300,
         num_seeds=1,
     )
-    assert final.methods["fc"].shape == (2, 1) and final.fc_share.shape == (2, 2, 1)
+    assert final.methods["dp_fc"].shape == (2, 1) and final.fc_share.shape == (2, 2, 1)
     assert final.best_method(8.0) in final.methods
     assert final.best_share(1.0) in (0.3, 0.7)
     ex = L5.fc_explorer(final)
@@ -170,5 +150,5 @@ def test_final_sweep_newton_and_spectra(fs):
 
 def test_noise_cost_table_shared_covariance_is_cheaper():
     costs = L5.noise_cost_table([0.5, 2.0], num_classes=10)
-    assert np.all(costs["newton"] > costs["fc"])  # K Hessians every step vs one covariance
-    assert np.all(np.diff(costs["fc"]) < 0)
+    assert np.all(costs["dp_newton"] > costs["dp_fc"])  # K Hessians every step vs one covariance
+    assert np.all(np.diff(costs["dp_fc"]) < 0)

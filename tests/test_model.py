@@ -19,7 +19,7 @@ from dptl.model import ModelFileError, PrivateModel
 from dptl.privacy import spent
 from dptl.privacy.events import event_from_json, event_to_json
 from dptl.report import confusion_matrix, model_report_html, recheck_epsilon
-from dptl.solvers import SOLVERS
+from dptl.solvers import METHODS
 from dptl.solvers.choice import choose_method
 
 BACKBONE = {
@@ -37,9 +37,9 @@ def features():
     return dataclasses.replace(fs, metadata={**fs.metadata, **BACKBONE})
 
 
-def _model(features, method="dp_sgd", epsilon=1.0):
-    kw = {"batch_size": 200} if method == "dp_fc_sgd" else {}
-    res = SOLVERS[method](
+def _model(features, method="dp_gd", epsilon=1.0):
+    kw = {"batch_size": 200} if method in ("dp_sgd", "dp_fc_sgd") else {}
+    res = METHODS[method].solver(
         jax.random.key(0),
         features.x_train,
         features.y_train,
@@ -50,7 +50,7 @@ def _model(features, method="dp_sgd", epsilon=1.0):
     return res, PrivateModel.from_result(res, features, features_path="f.npz", key="test key")
 
 
-@pytest.mark.parametrize("method", sorted(SOLVERS))
+@pytest.mark.parametrize("method", list(METHODS))
 def test_saved_model_predicts_as_the_result_and_keeps_its_privacy_record(
     features, method, tmp_path
 ):
@@ -190,16 +190,6 @@ def _frontier_files():
     return sorted((Path(__file__).parents[1] / "docs" / "results").glob("frontier*.json"))
 
 
-# Sweep names in the frontier files -> solver function names.
-_FUNCTION = {
-    "least_squares": "dp_least_squares",
-    "dp_gd": "dp_sgd",
-    "dp_sgd": "dp_sgd, Poisson-subsampled",
-    "newton": "dp_newton",
-    "fc": "dp_fc",
-}
-
-
 # The one measured cell where the rule's pick is more than a point below the best default,
 # and by how much (stated in dptl.solvers.choice's docstring and in the pick's reason).
 _KNOWN_SHORTFALLS = {("efficientnet_lite0_112", 0.1): 0.0105}
@@ -212,7 +202,7 @@ def test_the_auto_rule_picks_the_best_measured_default(path):
     data = json.loads(path.read_text())
     n = 60_000 if data["features"] == "efficientnet_lite0_112" else 10_000
     for e, eps in enumerate([*data["epsilons"], math.inf]):
-        means = {_FUNCTION[m]: v["default_mean"][e] for m, v in data["methods"].items()}
+        means = {m: v["default_mean"][e] for m, v in data["methods"].items()}
         pick = choose_method(num_examples=n, num_classes=10, epsilon=eps, delta=data["delta"])
         assert "within the measured range" in pick.reason
         slack = max(0.01, _KNOWN_SHORTFALLS.get((data["features"], eps), 0.0))
@@ -221,7 +211,7 @@ def test_the_auto_rule_picks_the_best_measured_default(path):
 
 def test_the_auto_rule_says_when_it_extrapolates():
     pick = choose_method(num_examples=300, num_classes=4, epsilon=1.0, delta=1e-5)
-    assert pick.method in SOLVERS and "extrapolation" in pick.reason
+    assert pick.method in METHODS and "extrapolation" in pick.reason
 
 
 def test_the_privacy_record_is_what_the_accountant_computes(features):

@@ -52,7 +52,7 @@ def test_a_solver_needs_the_public_class_count(name):
 def test_the_sweep_needs_the_public_class_count():
     x, y = _rows()
     with pytest.raises(ValueError, match="num_classes is required"):
-        privacy_utility("least_squares", jax.random.key(0), x, y, x, y, epsilons=[1.0])
+        privacy_utility("dp_least_squares", jax.random.key(0), x, y, x, y, epsilons=[1.0])
 
 
 @pytest.mark.parametrize("name", sorted(SOLVERS))
@@ -204,7 +204,7 @@ def _compare(path, *extra):
         "--seeds",
         "1",
         "--methods",
-        "least_squares",
+        "dp_least_squares",
         "--json",
         *extra,
     ]

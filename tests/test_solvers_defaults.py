@@ -11,31 +11,59 @@ import numpy as np
 import pytest
 from _solver_cases import K, standard_data
 
-from dptl.solvers import dp_fc, dp_least_squares, dp_newton, dp_sgd, dpsgd, fc, least_squares
+from dptl.solvers import dp_sgd, dpsgd, fc, fc_sgd, least_squares
 from dptl.solvers import newton as newton_module
+from dptl.solvers.methods import METHODS, defaults_for
 from dptl.solvers.sweep import DEFAULTS, privacy_utility
 
-SIGNATURES = {
-    "least_squares": (dp_least_squares, least_squares.DEFAULTS),
-    "dp_gd": (dp_sgd, dpsgd.DEFAULTS),
-    "newton": (dp_newton, newton_module.DEFAULTS),
-    "fc": (dp_fc, fc.DEFAULTS),
-}
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_each_record_is_its_solver_at_the_signature_defaults(method):
+    """One description per method: a record's defaults are its solver's signature defaults,
+    but for the arguments that select it (``dp_sgd``'s batch and accountant); the sweep
+    reads the same record."""
+    record = METHODS[method]
+    params = inspect.signature(record.solver).parameters
+    assert DEFAULTS[method] == dict(record.defaults)
+    assert record.name == method and record.label
+    selecting = {"dp_sgd": {"batch_size", "accountant"}}.get(method, set())
+    for name, value in record.defaults.items():
+        assert name in params, (method, name)
+        if name not in selecting:
+            assert params[name].default == value, (method, name)
+    # the plan is the solver module's, and the solver calls it
+    module = inspect.getmodule(record.solver)
+    assert inspect.getmodule(record.make_plan) is module
+    assert record.make_plan.__name__ in inspect.getsource(record.solver)
 
 
-@pytest.mark.parametrize("method", sorted(SIGNATURES))
-def test_signature_defaults_are_the_sweep_defaults(method):
-    solver, module_defaults = SIGNATURES[method]
-    params = inspect.signature(solver).parameters
-    assert DEFAULTS[method] == module_defaults
-    for name, value in module_defaults.items():
-        assert params[name].default == value, (method, name)
+def test_the_records_modules_hold_the_defaults():
+    assert METHODS["dp_least_squares"].defaults == least_squares.DEFAULTS
+    assert METHODS["dp_gd"].defaults == dpsgd.DEFAULTS
+    assert METHODS["dp_newton"].defaults == newton_module.DEFAULTS
+    assert METHODS["dp_fc"].defaults == fc.DEFAULTS
+    assert METHODS["dp_fc_sgd"].defaults == fc_sgd.DEFAULTS
+    # subsampled DP-SGD is DP-GD's record with a batch: the rules do the rest
+    assert dict(METHODS["dp_sgd"].defaults) == {
+        **dpsgd.DEFAULTS,
+        "batch_size": dpsgd.SUBSAMPLED_BATCH_SIZE,
+        "accountant": "pld",
+    }
 
 
-def test_the_subsampled_sweep_is_dp_sgd_with_its_recorded_configuration():
-    assert DEFAULTS["dp_sgd"] == dpsgd.SUBSAMPLED_DEFAULTS
-    params = inspect.signature(dp_sgd).parameters
-    assert set(DEFAULTS["dp_sgd"]) <= set(params)
+def test_a_default_batch_larger_than_n_becomes_full_batch():
+    hp, note = defaults_for("dp_sgd", 800)
+    assert hp["batch_size"] is None and "exceeds n = 800: full batch" in note
+    assert defaults_for("dp_sgd", 60_000) == (dict(METHODS["dp_sgd"].defaults), "")
+    assert defaults_for("dp_fc_sgd", 5_000)[0]["batch_size"] is None
+    with pytest.raises(ValueError, match="method must be one of"):
+        defaults_for("fc", 100)
+    # full batch, the subsampled record's rules give DP-GD's settings
+    gd = METHODS["dp_gd"].plan(1.0, 1e-5, num_examples=800, dim=8, num_classes=K)
+    sub = METHODS["dp_sgd"].plan(
+        1.0, 1e-5, num_examples=800, dim=8, num_classes=K, **{**hp, "accountant": "pld"}
+    )
+    assert sub.hyperparameters == gd.hyperparameters and sub.accountant == "exact"
 
 
 def test_dp_gd_default_steps_rule():
@@ -60,7 +88,7 @@ def test_dp_gd_default_learning_rate_rule():
 
 
 def test_subsampled_dp_sgd_default_learning_rate_rule():
-    assert dpsgd.SUBSAMPLED_DEFAULTS["learning_rate"] is None  # the rule
+    assert METHODS["dp_sgd"].defaults["learning_rate"] is None  # the rule
     assert dpsgd.default_sgd_learning_rate(10_000, 0.1, 1e-5) == 1.0  # n mu = 325
     assert dpsgd.default_sgd_learning_rate(60_000, 0.1, 1e-5) == 8.0  # n mu = 1,950
     assert dpsgd.default_sgd_learning_rate(60_000, 1.0, 1e-5) == 32.0  # n mu = 16,100
@@ -70,41 +98,36 @@ def test_subsampled_dp_sgd_default_learning_rate_rule():
     res = dp_sgd(jax.random.key(0), x, y, epsilon=1.0, num_classes=K, batch_size=50, steps=2)
     assert res.config["learning_rate"] == dpsgd.default_sgd_learning_rate(len(y), 1.0, 1e-5)
     # the rates are rules for these optimizers: plain SGD with a batch, momentum full batch
-    assert res.config["optimizer"] == dpsgd.SUBSAMPLED_DEFAULTS["optimizer"] == "sgd"
+    assert res.config["optimizer"] == dpsgd.SUBSAMPLED_OPTIMIZER == "sgd"
+    assert res.config["steps"] == 2  # given; the rule's 300 where None
+    assert dpsgd.default_optimizer(50) == "sgd"
     full = dp_sgd(jax.random.key(0), x, y, epsilon=1.0, num_classes=K, steps=2)
     assert full.config["optimizer"] == "momentum"
 
 
-# sweep name -> (solver, arguments beyond its defaults, resolved values both must agree on).
-# The subsampled sweep passes its recorded configuration (all but the learning-rate rule),
-# with a small batch and few steps for the test's data.
+# method -> arguments beyond its solver's signature defaults (a small batch and few steps
+# for the test's data where it samples batches); the rules resolve the rest.
 _SWEEP_VS_SOLVER = {
-    "dp_gd": (dp_sgd, {}, ("learning_rate", "steps", "optimizer")),
-    "dp_sgd": (
-        dp_sgd,
-        {
-            **{k: v for k, v in DEFAULTS["dp_sgd"].items() if k != "learning_rate"},
-            "batch_size": 50,
-            "steps": 4,
-        },
-        ("learning_rate",),
-    ),
-    "fc": (dp_fc, {}, ("steps",)),
+    "dp_gd": {},
+    "dp_sgd": {"batch_size": 50, "steps": 4},
+    "dp_fc": {},
+    "dp_fc_sgd": {"batch_size": 50, "steps": 4},
 }
 
 
 @pytest.mark.parametrize("epsilon", [1.0, math.inf])
 @pytest.mark.parametrize("method", list(_SWEEP_VS_SOLVER))
 def test_the_solver_at_its_defaults_is_the_sweep_at_its_defaults(method, epsilon):
-    """Same key, same defaults (rules resolved per epsilon): same resolved values and the
-    same accuracy."""
-    solver, cfg, resolved = _SWEEP_VS_SOLVER[method]
+    """Same key, same defaults (rules resolved per epsilon by the same plan): the same
+    resolved values and the same accuracy."""
+    cfg = _SWEEP_VS_SOLVER[method]
     x, y = standard_data()
     key = jax.random.key(3)
     sweep = privacy_utility(
         method, key, x, y, x, y, epsilons=[epsilon], num_seeds=1, num_classes=K, **cfg
     )
-    res = solver(jax.random.split(key, (1, 1))[0, 0], x, y, epsilon=epsilon, num_classes=K, **cfg)
-    for name in resolved:
-        assert sweep.resolved[0][name] == res.config[name], name
+    res = METHODS[method].solver(
+        jax.random.split(key, (1, 1))[0, 0], x, y, epsilon=epsilon, num_classes=K, **cfg
+    )
+    assert {k: res.config[k] for k in sweep.resolved[0]} == sweep.resolved[0]
     np.testing.assert_allclose(sweep.accuracy[0, 0], res.accuracy(x, y), atol=1e-6)

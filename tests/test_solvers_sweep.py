@@ -13,18 +13,21 @@ import numpy as np
 import pytest
 from _solver_cases import STEPS, D, K, N  # noqa: E402
 
-from dptl.solvers import dp_fc, dp_least_squares, dp_newton, dp_sgd, statistics
+from dptl.solvers import statistics
 from dptl.solvers.newton import newton_grid_weights, newton_weights
 from dptl.solvers.sweep import DEFAULTS, METHODS, privacy_utility
 
 EPSILONS = (0.05, 1.0, math.inf)
 SEEDS = 2
 OVERRIDES = {
-    "least_squares": {},
+    "dp_least_squares": {},
     "dp_gd": {"steps": STEPS["dp_gd"], "learning_rate": 2.0},
-    "fc": {"steps": STEPS["dp_fc"]},
+    "dp_fc": {"steps": STEPS["dp_fc"]},
     # DP-Newton's grid is its own program (newton_grid_weights), not the solver's core
-    "newton": {"steps": STEPS["dp_newton"]},
+    "dp_newton": {"steps": STEPS["dp_newton"]},
+    # the Poisson-subsampled methods run point by point: a small batch, few steps
+    "dp_sgd": {"batch_size": 60, "steps": 20, "learning_rate": 2.0},
+    "dp_fc_sgd": {"batch_size": 60, "steps": 6},
 }
 
 
@@ -42,13 +45,9 @@ def data():
 
 
 def _solver_result(method, key, x, y, epsilon, hp):
-    if method == "least_squares":
-        return dp_least_squares(key, x, y, epsilon=epsilon, num_classes=K, **hp)
-    if method == "dp_gd":
-        return dp_sgd(key, x, y, epsilon=epsilon, num_classes=K, batch_size=None, **hp)
-    if method == "newton":
-        return dp_newton(key, x, y, epsilon=epsilon, num_classes=K, **hp)
-    return dp_fc(key, x, y, epsilon=epsilon, num_classes=K, **hp)
+    """The method's solver, called with the sweep's hyperparameters (its record's defaults
+    and the overrides)."""
+    return METHODS[method].solver(key, x, y, epsilon=epsilon, num_classes=K, **hp)
 
 
 @pytest.mark.parametrize("method", list(OVERRIDES))
@@ -111,7 +110,7 @@ def test_newton_grid_weights_equal_the_point_by_point_core(data):
 def test_sweep_rejects_bad_arguments(data):
     x, y, xt, yt = data
     key = jax.random.key(0)
-    call = lambda method="least_squares", **kw: privacy_utility(  # noqa: E731
+    call = lambda method="dp_least_squares", **kw: privacy_utility(  # noqa: E731
         method,
         key,
         kw.pop("x", x),
@@ -122,11 +121,22 @@ def test_sweep_rejects_bad_arguments(data):
     )
     with pytest.raises(ValueError, match="method must be one of"):
         call("ridge")
-    assert set(METHODS) == set(DEFAULTS) >= {"least_squares", "dp_gd", "dp_sgd", "newton", "fc"}
-    with pytest.raises(ValueError, match=r"unknown hyperparameters for 'fc': \['alpha'\]"):
-        call("fc", alpha=0.5)
+    assert (
+        list(METHODS)
+        == list(DEFAULTS)
+        == [
+            "dp_least_squares",
+            "dp_gd",
+            "dp_sgd",
+            "dp_newton",
+            "dp_fc",
+            "dp_fc_sgd",
+        ]
+    )
+    with pytest.raises(ValueError, match=r"unknown hyperparameters for 'dp_fc': \['alpha'\]"):
+        call("dp_fc", alpha=0.5)
     with pytest.raises(ValueError, match="unknown hyperparameters"):
-        call("least_squares", steps=3)
+        call("dp_least_squares", steps=3)
     with pytest.raises(ValueError, match="epsilons must list at least one"):
         call(epsilons=())
     with pytest.raises(ValueError, match="epsilon must be > 0"):
@@ -146,15 +156,15 @@ def test_sweep_rejects_bad_arguments(data):
     with pytest.raises(ValueError, match=r"y_test must be in 0\.\.2"):
         call(yt=np.full_like(yt, K))
     with pytest.raises(ValueError, match="steps must be >= 1"):
-        call("fc", steps=0)
+        call("dp_fc", steps=0)
     with pytest.raises(ValueError, match="learning_rate must be > 0"):
-        call("newton", learning_rate=-1.0)
+        call("dp_newton", learning_rate=-1.0)
     with pytest.raises(ValueError, match="grad_clip must be > 0"):
         call("dp_gd", grad_clip=0.0)
     with pytest.raises(ValueError, match="ridge must be >= 0"):
-        call("least_squares", ridge=-1.0)
+        call("dp_least_squares", ridge=-1.0)
     with pytest.raises(ValueError, match="cov_share must be in"):
-        call("fc", cov_share=1.0)
+        call("dp_fc", cov_share=1.0)
     with pytest.raises(ValueError, match="preprocess must be one of"):
         call(preprocess="whiten")
     with pytest.raises(ValueError, match="batch_size / num_examples must be in"):

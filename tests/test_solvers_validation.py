@@ -33,9 +33,9 @@ SOLVERS = {
     "dp_sgd": (dp_sgd, "x", "y"),
     "dp_newton": (dp_newton, "x", "y"),
     "dp_fc": (dp_fc, "x", "y"),
-    "sweep least_squares": (_sweep("least_squares"), "x_train", "y_train"),
+    "sweep least_squares": (_sweep("dp_least_squares"), "x_train", "y_train"),
     "sweep dp_gd": (_sweep("dp_gd"), "x_train", "y_train"),
-    "sweep fc": (_sweep("fc"), "x_train", "y_train"),
+    "sweep fc": (_sweep("dp_fc"), "x_train", "y_train"),
 }
 
 

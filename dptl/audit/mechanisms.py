@@ -657,18 +657,18 @@ def fc_sgd_mechanism(
 
 
 MECHANISMS = {
-    "least_squares": least_squares_mechanism,
+    "dp_least_squares": least_squares_mechanism,
     "dp_gd": dp_gd_mechanism,
-    "newton": newton_mechanism,
-    "fc": fc_mechanism,
-    "least_squares_per_class": least_squares_per_class_mechanism,
+    "dp_newton": newton_mechanism,
+    "dp_fc": fc_mechanism,
+    "dp_least_squares_per_class": least_squares_per_class_mechanism,
 }
 BROKEN = {
-    "least_squares": "noise_halved",
+    "dp_least_squares": "noise_halved",
     "dp_gd": "batch_clipping",
-    "newton": "forgot_sqrt_k",
-    "fc": "forgot_square",
-    "least_squares_per_class": "shared_noise",
+    "dp_newton": "forgot_sqrt_k",
+    "dp_fc": "forgot_square",
+    "dp_least_squares_per_class": "shared_noise",
 }
 
 

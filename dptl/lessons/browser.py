@@ -201,6 +201,30 @@ def _wait_for_url(proc: subprocess.Popen, log_path: Path, token: str, timeout: f
     raise RuntimeError("JupyterLab did not start:\n" + log_path.read_text()[-3000:])
 
 
+# The first error output of the open notebook ("ename: evalue"), or "": read from the
+# notebook's model (the page renders errors and stderr alike).
+RAISED = """() => {
+  const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+  for (let i = 0; i < cells.length; i++) {
+    const cell = cells.get(i);
+    if (cell.type !== 'code') continue;
+    for (let j = 0; j < cell.outputs.length; j++) {
+      const out = cell.outputs.get(j).toJSON();
+      if (out.output_type === 'error') return out.ename + ': ' + out.evalue;
+    }
+  }
+  return '';
+}"""
+# Whether every code cell of the open notebook has run (an execution count in its prompt).
+CELLS_RUN = """() => {
+  const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
+  return cells.length && cells.every(c => {
+    const p = c.querySelector('.jp-InputPrompt');
+    return p && /\\[\\d+\\]/.test(p.textContent);
+  });
+}"""
+
+
 class LessonPage:
     """One lesson open in the browser, its cells run, with helpers to read and drive it."""
 
@@ -212,20 +236,21 @@ class LessonPage:
         page.wait_for_function(KERNEL_IDLE, timeout=180_000)
 
     def run_all(self, timeout_s: float = 900) -> float:
-        """Run every cell; return the seconds until the kernel was idle again."""
+        """Run every cell; return the seconds until the kernel was idle again.
+
+        A cell that raises stops JupyterLab's run-all: that fails at once with the error's
+        text, instead of waiting out the timeout for cells that will never run.
+        """
         start = time.perf_counter()
         self.page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
         self.page.wait_for_function(
-            """() => {
-              const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
-              return cells.length && cells.every(c => {
-                const p = c.querySelector('.jp-InputPrompt');
-                return p && /\\[\\d+\\]/.test(p.textContent);
-              });
-            }""",
+            "() => (" + RAISED + ")() || (" + CELLS_RUN + ")()",
             timeout=timeout_s * 1000,
             polling=500,
         )
+        raised = self.page.evaluate(RAISED)
+        if raised:
+            raise RuntimeError(f"{self.notebook}: a cell raised during run-all: {raised}")
         self.page.wait_for_function(KERNEL_IDLE, timeout=timeout_s * 1000)
         return time.perf_counter() - start
 

@@ -3,8 +3,8 @@
 Cached sweeps (``python -m dptl.lessons.precompute fc``) on the first ``num_train``
 training rows of the shipped features (all 10,000 test rows):
 
-- every method of :mod:`dptl.solvers.sweep` (least squares, DP-GD, DP-SGD, DP-Newton,
-  DP-FC) across epsilon with its fixed defaults (:data:`dptl.solvers.sweep.DEFAULTS`);
+- the papers' methods (least squares, DP-GD, DP-SGD, DP-Newton, DP-FC; records of
+  :mod:`dptl.solvers.methods`) across epsilon at their defaults;
 - DP-FC for every share of the privacy budget given to the covariance.
 
 A subset keeps the sweep cheap on 2 CPU cores (and within one row chunk of
@@ -26,6 +26,7 @@ from dptl.lessons.data import fingerprint
 from dptl.lessons.explorer import Control, Explorer, fmt_eps, subplots
 from dptl.solvers.fc import fc_releases
 from dptl.solvers.least_squares import least_squares_releases
+from dptl.solvers.methods import METHODS
 from dptl.solvers.sweep import DEFAULTS, RULES, privacy_utility
 
 __all__ = [
@@ -38,12 +39,9 @@ __all__ = [
     "noise_cost_table",
 ]
 
+# the papers' methods, labelled by their records (DP-FC-SGD, beyond the papers: claim (h))
 METHOD_LABELS = {
-    "least_squares": "DP least squares",
-    "dp_gd": "DP-GD (full batch)",
-    "dp_sgd": "DP-SGD (Poisson)",
-    "newton": "DP-Newton",
-    "fc": "DP-FC",
+    m: METHODS[m].label for m in ("dp_least_squares", "dp_gd", "dp_sgd", "dp_newton", "dp_fc")
 }
 
 FC_DEFAULTS = dict(
@@ -74,7 +72,7 @@ def compute_final(fs: FeatureSet, p: dict) -> dict:
             m, *args, epsilons=[math.inf], num_seeds=1, delta=p["delta"], num_classes=fs.num_classes
         ).accuracy[0, 0]
     out["fc_share"] = [
-        privacy_utility("fc", *args, cov_share=s, **kw).accuracy for s in p["cov_shares"]
+        privacy_utility("dp_fc", *args, cov_share=s, **kw).accuracy for s in p["cov_shares"]
     ]
     return out
 
@@ -126,12 +124,12 @@ def noise_cost_table(epsilons, delta=1e-5, *, num_classes=10, newton_steps=None)
     """
     from dptl.solvers.newton import newton_releases
 
-    newton_steps = DEFAULTS["newton"]["steps"] if newton_steps is None else newton_steps
-    rows = {"least_squares": [], "fc": [], "newton": []}
+    newton_steps = DEFAULTS["dp_newton"]["steps"] if newton_steps is None else newton_steps
+    rows = {"dp_least_squares": [], "dp_fc": [], "dp_newton": []}
     for e in epsilons:
-        rows["least_squares"].append(least_squares_releases(e, delta)[0].noise_std)
-        rows["fc"].append(fc_releases(e, delta, steps=1)[0].noise_std)
-        rows["newton"].append(
+        rows["dp_least_squares"].append(least_squares_releases(e, delta)[0].noise_std)
+        rows["dp_fc"].append(fc_releases(e, delta, steps=1)[0].noise_std)
+        rows["dp_newton"].append(
             4 * newton_releases(e, delta, num_classes=num_classes, steps=newton_steps)[0].noise_std
         )
     return {k: np.asarray(v) for k, v in rows.items()}

@@ -157,7 +157,7 @@ def compute_linear_logistic(fs: FeatureSet, p: dict) -> dict:
                 delta=p["delta"],
                 num_classes=ds.num_classes,
             )
-            row = {"least_squares": privacy_utility("least_squares", *args, **kw).accuracy}
+            row = {"dp_least_squares": privacy_utility("dp_least_squares", *args, **kw).accuracy}
             for t in p["logistic_steps"]:
                 row[f"logistic_{t}"] = privacy_utility("dp_gd", *args, steps=t, **kw).accuracy
             out[f"{setting}|{n_pc}"] = row
@@ -171,12 +171,12 @@ class LinearLogisticSweep:
         self.table = {k: {m: np.asarray(a, float) for m, a in v.items()} for k, v in data.items()}
 
     def accuracy(self, setting, n_per_class, method) -> np.ndarray:
-        """Mean accuracy over seeds for each epsilon; method 'least_squares'/'logistic_T'."""
+        """Mean accuracy over seeds for each epsilon; method 'dp_least_squares'/'logistic_T'."""
         return self.table[f"{setting}|{n_per_class}"][method].mean(-1)
 
     def advantage(self, setting, n_per_class, steps) -> np.ndarray:
         """Least squares minus logistic accuracy at each epsilon (> 0: least squares wins)."""
-        return self.accuracy(setting, n_per_class, "least_squares") - self.accuracy(
+        return self.accuracy(setting, n_per_class, "dp_least_squares") - self.accuracy(
             setting, n_per_class, f"logistic_{steps}"
         )
 
@@ -189,7 +189,7 @@ def linear_logistic_sweep(fs: FeatureSet, *, recompute=False, **overrides) -> Li
         "data": fingerprint(fs),
         "simulation": "gaussian, S_w-shaped centres, LS-accuracy matched (v2)",
         # the methods run at their defaults and rules: a changed default makes this stale
-        "defaults": {m: DEFAULTS[m] for m in ("least_squares", "dp_gd")},
+        "defaults": {m: DEFAULTS[m] for m in ("dp_least_squares", "dp_gd")},
         "rules": RULES,
     }
     data = cached(
@@ -214,7 +214,7 @@ def linear_logistic_explorer(sw: LinearLogisticSweep) -> Explorer:
     )
     fig.add_scatter(
         x=eps[fin],
-        y=sw.accuracy(s0, n0, "least_squares")[fin],
+        y=sw.accuracy(s0, n0, "dp_least_squares")[fin],
         mode="lines+markers",
         name="DP least squares",
         row=1,
@@ -262,7 +262,7 @@ def linear_logistic_explorer(sw: LinearLogisticSweep) -> Explorer:
 
     def draw(fg, s):
         st, n_pc, t = s["setting"], s["n_per_class"], s["steps"]
-        ls = sw.accuracy(st, n_pc, "least_squares")
+        ls = sw.accuracy(st, n_pc, "dp_least_squares")
         lg = sw.accuracy(st, n_pc, f"logistic_{t}")
         d = fg.data
         d[0].y, d[1].y = ls[fin], lg[fin]
@@ -295,7 +295,7 @@ EXERCISE = ("real, 10 classes", 100, 100, 0.5)
 
 def _per_seed(sw: LinearLogisticSweep, setting, n_per_class, steps, ei) -> dict:
     t = sw.table[f"{setting}|{n_per_class}"]
-    return {"least squares": t["least_squares"][ei], "logistic": t[f"logistic_{steps}"][ei]}
+    return {"least squares": t["dp_least_squares"][ei], "logistic": t[f"logistic_{steps}"][ei]}
 
 
 def exercise_answer(sw: LinearLogisticSweep) -> str:

@@ -47,7 +47,7 @@ def compute_newton(fs: FeatureSet, p: dict) -> dict:
     return {
         "accuracy": [
             privacy_utility(
-                "newton",
+                "dp_newton",
                 *args,
                 epsilons=p["epsilons"],
                 num_seeds=p["num_seeds"],
@@ -67,7 +67,7 @@ def newton_sweep(fs: FeatureSet, *, recompute=False, **overrides) -> dict:
         "lesson": "newton",
         **p,
         "data": fingerprint(sub),
-        "defaults": {k: v for k, v in DEFAULTS["newton"].items() if k != "steps"},
+        "defaults": {k: v for k, v in DEFAULTS["dp_newton"].items() if k != "steps"},
         "rules": RULES,
     }
     data = cached("newton", spec, lambda: compute_newton(sub, p), recompute=recompute)
@@ -139,7 +139,7 @@ def newton_explorer(nw: dict, final: FinalSweep, spectra: dict) -> Explorer:
     fig.add_scatter(
         x=eps, y=acc[0].mean(-1), mode="lines+markers", name="DP-Newton", row=1, col=1
     )  # 0
-    for m in ("dp_gd", "fc", "least_squares"):  # 1..3
+    for m in ("dp_gd", "dp_fc", "dp_least_squares"):  # 1..3
         fig.add_scatter(
             x=eps,
             y=final.mean(m),
@@ -193,7 +193,7 @@ def newton_explorer(nw: dict, final: FinalSweep, spectra: dict) -> Explorer:
         return (
             f"<b>ε = {fmt_eps(eps[ei])}</b>: DP-Newton ({s['steps']} steps) "
             f"{acc[ti, ei].mean():.3f}, DP-GD {final.mean('dp_gd')[ei]:.3f}, "
-            f"DP-FC {final.mean('fc')[ei]:.3f}. Hessian noise std "
+            f"DP-FC {final.mean('dp_fc')[ei]:.3f}. Hessian noise std "
             f"{noise_std:.3g} ({s['steps']} steps); {above} of {len(rank)} "
             "true eigenvalues stand above the noise's spectral norm (≈ 2σ√d)"
         )
@@ -206,12 +206,14 @@ def newton_explorer(nw: dict, final: FinalSweep, spectra: dict) -> Explorer:
 
 
 def exercise_answer(nw: dict, final: FinalSweep, *, epsilon: float = 8.0, steps: int = 2) -> str:
-    """Whether DP-Newton with ``steps`` steps ("newton") or DP-GD ("dp_gd") is more
+    """Whether DP-Newton with ``steps`` steps ("dp_newton") or DP-GD ("dp_gd") is more
     accurate at ``epsilon``, decided beyond the seeds' spread."""
     eps = list(nw["params"]["epsilons"])
     ei, ti = eps.index(epsilon), list(nw["params"]["steps"]).index(steps)
     fi = int(np.flatnonzero(np.isclose(final.epsilons, epsilon))[0])
-    return decided_winner({"newton": nw["accuracy"][ti, ei], "dp_gd": final.methods["dp_gd"][fi]})
+    return decided_winner(
+        {"dp_newton": nw["accuracy"][ti, ei], "dp_gd": final.methods["dp_gd"][fi]}
+    )
 
 
 def findings(nw: dict, final: FinalSweep):
@@ -229,7 +231,7 @@ def findings(nw: dict, final: FinalSweep):
         against = {
             "DP-Newton": by_steps[top],
             "DP-GD": final.methods["dp_gd"][fi],
-            "DP-FC": final.methods["fc"][fi],
+            "DP-FC": final.methods["dp_fc"][fi],
         }
         leader = is_decided(against)
         rows.append(
@@ -240,7 +242,7 @@ def findings(nw: dict, final: FinalSweep):
         )
     header = " | ".join(f"Newton, {t} step{'s' if t > 1 else ''}" for t in steps)
     text = [
-        f"**What these numbers show** (test accuracy, mean of {final.methods['fc'].shape[-1]} "
+        f"**What these numbers show** (test accuracy, mean of {final.methods['dp_fc'].shape[-1]} "
         "seeds; 'undecided' when the lead is within twice the seeds' spread):",
         "",
         f"| ε | {header} | best step count | DP-GD | DP-FC | most accurate |",

@@ -254,11 +254,10 @@ def _round_robin(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.asarray(order, dtype=int)
 
 
-_METHOD_NAMES = {"dp_gd": "DP-GD", "dp_fc": "DP-FC", "dp_least_squares": "least squares"}
-
-
 def sweep_explorer(sweep) -> Explorer:
     """Test accuracy against epsilon (mean ± std over seeds); the slider marks one epsilon."""
+    from dptl.solvers.methods import METHODS
+
     eps = sweep["epsilons"]
     finite = [i for i, e in enumerate(eps) if math.isfinite(e)]
     mean, std = sweep["accuracy"].mean(1), sweep["accuracy"].std(1)
@@ -296,7 +295,7 @@ def sweep_explorer(sweep) -> Explorer:
         marker = fg.data[-1]
         x = s["epsilon"] if math.isfinite(s["epsilon"]) else eps[finite[-1]]
         marker.x, marker.y = [x], [mean[e]]
-        method = _METHOD_NAMES.get(sweep["methods"][e], sweep["methods"][e])
+        method = METHODS[sweep["methods"][e]].label
         return (
             f"<b>ε = {fmt_eps(s['epsilon'])}</b>: {method}, test accuracy {mean[e]:.3f} ± "
             f"{std[e]:.3f} over {sweep['accuracy'].shape[1]} seeds"

@@ -9,8 +9,10 @@ training / 10,000 test Fashion-MNIST images of :func:`dptl.data.load_comparison`
 - on the 112-px features, the same at a fixed number of *steps* instead of epochs;
 - on the 112-px features, zero-initialised against randomly initialised last layers.
 
-Hyperparameters are fixed defaults (learning rate, epochs, steps), not tuned on the
-test set: tuning on it would itself leak information the accounting does not count.
+Every curve is one call of :func:`dptl.solvers.sweep.privacy_utility` ("dp_sgd" with the
+batch size, "dp_gd" at full batch), the solvers' own core and key schedule. Hyperparameters
+are the lesson's fixed settings (learning rate 4, plain SGD, epochs, steps), not tuned on
+the test set: tuning on it would itself leak information the accounting does not count.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dptl.lessons.cache import CACHE_VERSION, cached, from_json, load_cache, to_
 from dptl.lessons.checks import beyond_spread, decided_winner, is_decided
 from dptl.lessons.data import fingerprint
 from dptl.lessons.explorer import Control, Explorer, fmt_eps, subplots
-from dptl.lessons.sweeps import dpsgd_accuracy, noise_multipliers
+from dptl.solvers.sweep import privacy_utility
 
 __all__ = [
     "FEATURE_LABELS",
@@ -76,6 +78,30 @@ def _steps_for(epochs, n, b):
     return max(1, int(np.ceil(epochs * n / b)))
 
 
+def _accuracy(key, fs, p: dict, *, batch_size, steps, init_scale=0.0) -> np.ndarray:
+    """Test accuracy (E, S) of DP-SGD with Poisson batches of ``batch_size`` (None: full-batch
+    DP-GD) at the lesson's fixed learning rate and optimizer: the sweep of
+    :mod:`dptl.solvers.sweep`, which runs the solvers' own core with their key schedule."""
+    method, batch = ("dp_gd", {}) if batch_size is None else ("dp_sgd", {"batch_size": batch_size})
+    return privacy_utility(
+        method,
+        key,
+        fs.x_train,
+        fs.y_train,
+        fs.x_test,
+        fs.y_test,
+        epsilons=p["epsilons"],
+        num_seeds=p["num_seeds"],
+        delta=p["delta"],
+        num_classes=fs.num_classes,
+        steps=steps,
+        learning_rate=p["learning_rate"],
+        optimizer=p["optimizer"],
+        init_scale=init_scale,
+        **batch,
+    ).accuracy
+
+
 def compute_transfer(sets: dict, p: dict, reuse: dict | None = None) -> dict:
     """The sweep; ``reuse`` holds results (same parameters) for feature sets that did not
     change, so replacing one feature file retrains only on that one."""
@@ -83,71 +109,26 @@ def compute_transfer(sets: dict, p: dict, reuse: dict | None = None) -> dict:
     key = jax.random.key(p["seed"])
     out = {"fixed_epochs": {}, "steps_fixed_epochs": []}
     n = next(iter(sets.values())).num_train
-    eps, delta, seeds = p["epsilons"], p["delta"], p["num_seeds"]
-    common = dict(num_seeds=seeds, learning_rate=p["learning_rate"], optimizer=p["optimizer"])
     for b in p["batch_sizes"]:
         out["steps_fixed_epochs"].append(_steps_for(p["epochs"], n, b))
     for name, fs in sets.items():
         if name in reuse.get("fixed_epochs", {}):
             out["fixed_epochs"][name] = np.asarray(reuse["fixed_epochs"][name])
             continue
-        rows = []
-        for b in p["batch_sizes"]:
-            steps = _steps_for(p["epochs"], n, b)
-            sig = noise_multipliers(eps, delta, n, b, steps)
-            rows.append(
-                dpsgd_accuracy(
-                    key,
-                    fs.x_train,
-                    fs.y_train,
-                    fs.x_test,
-                    fs.y_test,
-                    num_classes=fs.num_classes,
-                    noise_multipliers=sig,
-                    batch_size=b,
-                    steps=steps,
-                    **common,
-                )
-            )
+        rows = [
+            _accuracy(key, fs, p, batch_size=b, steps=_steps_for(p["epochs"], n, b))
+            for b in p["batch_sizes"]
+        ]
         out["fixed_epochs"][name] = np.stack(rows, 1)  # (E, B, S)
     fs = sets["efficientnet_lite0_112"]
     if "fixed_steps" in reuse:
         out["fixed_steps"], out["init"] = reuse["fixed_steps"], reuse["init"]
         return out
-    rows = []
-    for b in p["batch_sizes"]:
-        sig = noise_multipliers(eps, delta, n, b, p["fixed_steps"])
-        rows.append(
-            dpsgd_accuracy(
-                key,
-                fs.x_train,
-                fs.y_train,
-                fs.x_test,
-                fs.y_test,
-                num_classes=fs.num_classes,
-                noise_multipliers=sig,
-                batch_size=b,
-                steps=p["fixed_steps"],
-                **common,
-            )
-        )
+    rows = [_accuracy(key, fs, p, batch_size=b, steps=p["fixed_steps"]) for b in p["batch_sizes"]]
     out["fixed_steps"] = np.stack(rows, 1)
-    sig = noise_multipliers(eps, delta, n, None, p["init_steps"])
     out["init"] = np.stack(
         [
-            dpsgd_accuracy(
-                key,
-                fs.x_train,
-                fs.y_train,
-                fs.x_test,
-                fs.y_test,
-                num_classes=fs.num_classes,
-                noise_multipliers=sig,
-                batch_size=None,
-                steps=p["init_steps"],
-                init_scale=s,
-                **common,
-            )
+            _accuracy(key, fs, p, batch_size=None, steps=p["init_steps"], init_scale=s)
             for s in p["init_scales"]
         ]
     )  # (I, E, S)
@@ -186,7 +167,7 @@ def transfer_sweep(sets: dict | None = None, *, recompute=False, **overrides) ->
     p = {**TRANSFER_DEFAULTS, **overrides}
     sets = load_feature_sets() if sets is None else sets
     prints = {k: fingerprint(v) for k, v in sets.items()}
-    spec = {"lesson": "transfer", **p, "data": prints}
+    spec = {"lesson": "transfer", **p, "data": prints, "runner": "dptl.solvers.sweep"}
     reuse = {}
     old = None if recompute else load_cache("transfer")
     if old is not None and {k: v for k, v in old["spec"].items() if k != "data"} == {

@@ -16,6 +16,7 @@ Two ways to account:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -26,6 +27,7 @@ from dptl.privacy import gdp
 
 __all__ = [
     "NEIGHBOURING",
+    "PLD_MIN_NOISE_MULTIPLIER",
     "GaussianRelease",
     "PrivacySpent",
     "calibrate_full_batch",
@@ -42,7 +44,7 @@ NEIGHBOURING = "add/remove one example"
 _ACCOUNTANTS = ("exact", "pld", "rdp")
 # Below this noise multiplier the PLD grid (~1/sigma^2 points per unit of sensitivity) makes
 # each epsilon evaluation take seconds to minutes and GBs of memory (epsilon=1000 ran > 5 min).
-_PLD_MIN_NOISE = 0.3
+PLD_MIN_NOISE_MULTIPLIER = 0.3
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -226,6 +228,7 @@ def dpsgd_epsilon(
     return epsilon_of_event(dpsgd_event(noise_multiplier, sampling_rate, steps), delta, accountant)
 
 
+@functools.lru_cache(maxsize=4096)  # PLD calibration takes seconds; sweeps ask again
 def dpsgd_noise_multiplier(
     epsilon: float, delta: float, sampling_rate: float, steps: int, accountant: str = "pld"
 ) -> float:
@@ -253,10 +256,10 @@ def dpsgd_noise_multiplier(
     upper = math.sqrt(steps) / gdp.gdp_mu(epsilon, delta)
     if accountant == "pld":
         upper = min(upper, dpsgd_noise_multiplier(epsilon, delta, sampling_rate, steps, "rdp"))
-        if upper < _PLD_MIN_NOISE:
+        if upper < PLD_MIN_NOISE_MULTIPLIER:
             raise ValueError(
                 f"epsilon={epsilon:g} is out of reach of PLD calibration: it needs a noise "
-                f"multiplier near {upper:.3g} < {_PLD_MIN_NOISE}, where the PLD accountant takes "
+                f"multiplier near {upper:.3g} < {PLD_MIN_NOISE_MULTIPLIER}, where the PLD accountant takes "
                 "minutes and GBs per evaluation; use accountant='rdp'"
                 + (" or 'exact'" if sampling_rate == 1 else "")
                 + " or a smaller epsilon"

@@ -9,7 +9,7 @@ n = 10,000; K = 10 throughout), by the signal-to-noise scale n mu (mu the GDP mu
 - n mu >= 5,600 (and epsilon = inf): DP-FC (``dp_fc``). Within 0.1 points of the best
   default in every measured cell there (n mu 16,000 to 100,000, and no noise), the best by
   1.15 points at (60,000, epsilon 8).
-- n mu < 5,600: full-batch DP-GD (``dp_sgd`` with its defaults), the best or within 0.7 of
+- n mu < 5,600: full-batch DP-GD (``dp_gd``: ``dp_sgd`` with its defaults), the best or within 0.7 of
   the best in every measured cell (n mu 325 to 2,700) but one: at (60,000, epsilon 0.1)
   subsampled DP-SGD (batch 3,000) is 1.04 points above it (83.24 +/- 0.49 against 82.20 +/-
   0.57). The rule does not pick subsampled DP-SGD, whose defaults do not transfer (on the
@@ -26,12 +26,12 @@ than 10) it is an extrapolation, and ``reason`` says so.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from typing import Any
 
 from dptl import _validate
 from dptl.privacy import signal_to_noise
 from dptl.solvers.dpsgd import GD_STEPS_BANDS
+from dptl.solvers.methods import METHODS, defaults_for
 
 __all__ = [
     "MEASURED_NUM_CLASSES",
@@ -50,11 +50,13 @@ FC_MIN_SIGNAL_TO_NOISE = GD_STEPS_BANDS[-2][0]
 
 @dataclasses.dataclass(frozen=True)
 class MethodChoice:
-    """The solver function's name and why it was chosen."""
+    """The method (a key of ``dptl.solvers.METHODS``), why it was chosen, and the arguments
+    its solver runs with (the record's defaults, resolved for n by
+    ``dptl.solvers.methods.defaults_for``)."""
 
-    method: str  # a key of dptl.solvers.SOLVERS
+    method: str
     reason: str
-    options: dict[str, Any] = dataclasses.field(default_factory=dict)  # beyond the defaults
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def choose_method(
@@ -69,7 +71,7 @@ def choose_method(
 
     Returns:
         A :class:`MethodChoice`: ``dp_fc`` where n mu >= :data:`FC_MIN_SIGNAL_TO_NOISE` (or
-        epsilon = inf), else ``dp_sgd`` (full-batch DP-GD), with the measurement behind it.
+        epsilon = inf), else ``dp_gd`` (full-batch DP-GD), with the measurement behind it.
     """
     n = _validate.check_positive_int("num_examples", num_examples)
     k = _validate.check_public_num_classes(num_classes)
@@ -91,7 +93,7 @@ def choose_method(
             f"(docs/results/frontier*.json); {where}",
         )
     return MethodChoice(
-        "dp_sgd",
+        "dp_gd",
         f"n mu = {snr:,.0f} < {FC_MIN_SIGNAL_TO_NOISE:,.0f}: full-batch DP-GD at its defaults was "
         "the best method, or within 0.7 points of it, in every such measured cell but one "
         "(1.04 below subsampled DP-SGD at n = 60,000, epsilon 0.1) "
@@ -102,29 +104,23 @@ def choose_method(
 def resolve_method(
     method: str, *, num_examples: int, num_classes: int, epsilon: float, delta: float
 ) -> MethodChoice:
-    """The solver to run for ``method`` ("auto" or a key of ``dptl.solvers.SOLVERS``).
+    """The method to run for ``method`` ("auto" or a key of ``dptl.solvers.METHODS``) and its
+    solver's arguments.
 
-    Explicit names pass through; "auto" is :func:`choose_method`. Where a default cannot
-    apply to n rows (DP-FC-SGD's batch larger than n), ``options`` makes it full batch,
-    which for ``dp_fc_sgd`` is DP-FC with the one-vs-all loss. Reads public quantities only.
+    Explicit names pass through; "auto" is :func:`choose_method`. The options are the
+    method's defaults; where a default batch is larger than n they make it full batch
+    (``defaults_for``: ``dp_sgd`` is then DP-GD, ``dp_fc_sgd`` DP-FC with the one-vs-all
+    loss), and the reason says so. Reads public quantities only.
     """
-    from dptl.solvers import SOLVERS
-
     if method == "auto":
         choice = choose_method(
             num_examples=num_examples, num_classes=num_classes, epsilon=epsilon, delta=delta
         )
         choice = dataclasses.replace(choice, reason=f"--method auto: {choice.reason}")
-    elif method in SOLVERS:
+    elif method in METHODS:
         choice = MethodChoice(method, "chosen by the caller")
     else:
-        raise ValueError(f"method must be 'auto' or one of {sorted(SOLVERS)}, got {method!r}")
-    batch = inspect.signature(SOLVERS[choice.method]).parameters.get("batch_size")
-    if choice.method == "dp_fc_sgd" and batch.default > num_examples:
-        return dataclasses.replace(
-            choice,
-            options={"batch_size": None},
-            reason=f"{choice.reason}; its default batch {batch.default} exceeds n = "
-            f"{num_examples}: full batch",
-        )
-    return choice
+        raise ValueError(f"method must be 'auto' or one of {list(METHODS)}, got {method!r}")
+    options, note = defaults_for(choice.method, num_examples)
+    reason = f"{choice.reason}; {note}" if note else choice.reason
+    return dataclasses.replace(choice, options=options, reason=reason)

@@ -24,21 +24,25 @@ from dptl.privacy import (
     dpsgd_noise_multiplier,
     gaussian_noise,
     signal_to_noise,
-    spent,
 )
 from dptl.solvers import statistics
 from dptl.solvers.inputs import prepare_inputs
 from dptl.solvers.logistic import clipped_gradient_sum, clipped_gradient_sum_chunked
+from dptl.solvers.plan import Plan
 from dptl.solvers.result import LastLayerResult
 
 __all__ = [
     "DEFAULTS",
+    "SUBSAMPLED_BATCH_SIZE",
     "SUBSAMPLED_DEFAULTS",
+    "SUBSAMPLED_OPTIMIZER",
+    "SUBSAMPLED_STEPS",
     "default_gd_learning_rate",
     "default_gd_steps",
     "default_optimizer",
     "default_sgd_learning_rate",
     "dp_sgd",
+    "dpsgd_plan",
     "dpsgd_release",
     "dpsgd_weights",
     "make_optimizer",
@@ -52,7 +56,13 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 # rate by benchmarks/tune_defaults.py on a public data set (scikit-learn's digits).
 # optimizer None: "momentum" full batch, the subsampled configuration's "sgd" with a batch
 # (default_optimizer): the learning-rate rules were tuned with those.
-DEFAULTS = {"steps": None, "learning_rate": None, "grad_clip": 1.0, "optimizer": None}
+DEFAULTS = {
+    "steps": None,
+    "learning_rate": None,
+    "grad_clip": 1.0,
+    "optimizer": None,
+    "init_scale": 0.0,
+}
 # default_gd_learning_rate: lr 4 under privacy (benchmarks/tune_defaults.py, public digits
 # set); without noise (epsilon = inf) lr 64, at which the same 300 momentum steps converge:
 # chosen on held-out training rows (fit on rows 0..49,999, scored on 50,000..59,999; no
@@ -65,16 +75,11 @@ PRIVATE_LEARNING_RATE, NONPRIVATE_LEARNING_RATE = 4.0, 64.0
 # of the n mu of the public tuning targets (325, 1,950, 16,100, 100,000), whose best step
 # counts at lr 4 were 30, 100, 300, 300.
 GD_STEPS_BANDS = ((800.0, 30), (5_600.0, 100), (math.inf, 300))
-# The Poisson-subsampled configuration (batch 3,000, 300 plain SGD steps); learning_rate
-# None is the rule default_sgd_learning_rate.
-SUBSAMPLED_DEFAULTS = {
-    "steps": 300,
-    "batch_size": 3000,
-    "learning_rate": None,
-    "grad_clip": 1.0,
-    "optimizer": "sgd",
-    "accountant": "pld",
-}
+# The Poisson-subsampled configuration (the sweep's "dp_sgd"): dp_sgd with a batch of 3,000;
+# its rules then give 300 plain SGD steps and default_sgd_learning_rate. A batch larger than
+# n falls back to full batch (dptl.solvers.methods), where the same rules give DP-GD.
+SUBSAMPLED_BATCH_SIZE, SUBSAMPLED_STEPS, SUBSAMPLED_OPTIMIZER = 3000, 300, "sgd"
+SUBSAMPLED_DEFAULTS = {**DEFAULTS, "batch_size": SUBSAMPLED_BATCH_SIZE, "accountant": "pld"}
 # default_sgd_learning_rate: (n mu below, lr) for the subsampled configuration, chosen by
 # benchmarks/tune_defaults.py on the public digits at the same sampling rate and the same
 # noise per step against the batch's signal as each target: best lr 1 / 8 / 32 / 32 at the
@@ -133,7 +138,7 @@ def default_optimizer(batch_size: int | None) -> str:
     :func:`default_sgd_learning_rate`); momentum 0.9 multiplies the effective step by
     about 10, so the other optimizer at the same rate would be another setting.
     """
-    return "momentum" if batch_size is None else SUBSAMPLED_DEFAULTS["optimizer"]
+    return "momentum" if batch_size is None else SUBSAMPLED_OPTIMIZER
 
 
 def default_sgd_learning_rate(num_examples: int, epsilon: float, delta: float) -> float:
@@ -172,6 +177,70 @@ def dpsgd_release(
         noise_std=sigma * grad_clip,
         count=steps,
         sampling_rate=q,
+    )
+
+
+def dpsgd_plan(
+    epsilon,
+    delta,
+    *,
+    num_examples,
+    dim=None,
+    num_classes=None,
+    feature_norm=1.0,
+    steps=DEFAULTS["steps"],
+    batch_size=None,
+    learning_rate=DEFAULTS["learning_rate"],
+    optimizer=DEFAULTS["optimizer"],
+    grad_clip=DEFAULTS["grad_clip"],
+    init_scale=DEFAULTS["init_scale"],
+    accountant=SUBSAMPLED_DEFAULTS["accountant"],
+) -> Plan:
+    """The release and resolved hyperparameters of :func:`dp_sgd` (every rule in one place).
+
+    Full batch (``batch_size=None``): steps :func:`default_gd_steps`, learning rate
+    :func:`default_gd_learning_rate`, momentum. With a batch: the recorded configuration's
+    300 steps, :func:`default_sgd_learning_rate`, plain SGD (:func:`default_optimizer`).
+    ``dim``, ``num_classes`` and ``feature_norm`` are unused (the release's sensitivity is
+    ``grad_clip`` whatever the features).
+    """
+    epsilon, delta = _validate.check_epsilon(epsilon), _validate.check_delta(delta)
+    if steps is None:
+        steps = (
+            default_gd_steps(num_examples, epsilon, delta)
+            if batch_size is None
+            else SUBSAMPLED_STEPS
+        )
+    release = dpsgd_release(
+        epsilon,
+        delta,
+        num_examples=num_examples,
+        steps=steps,
+        batch_size=batch_size,
+        grad_clip=grad_clip,
+        accountant=accountant,
+    )
+    if optimizer is None:
+        optimizer = default_optimizer(batch_size)
+    if learning_rate is None:
+        learning_rate = (
+            default_gd_learning_rate(epsilon)
+            if batch_size is None
+            else default_sgd_learning_rate(num_examples, epsilon, delta)
+        )
+    _validate.check_positive("learning_rate", learning_rate)
+    init_scale = _validate.check_nonnegative("init_scale", init_scale)
+    return Plan(
+        hyperparameters={
+            "steps": steps,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "optimizer": optimizer,
+            "grad_clip": grad_clip,
+            "init_scale": init_scale,
+        },
+        releases=(release,),
+        accountant="exact" if release.sampling_rate == 1 else accountant,
     )
 
 
@@ -277,7 +346,7 @@ def dp_sgd(
     feature_norm: float = 1.0,
     preprocess: str = "normalize",
     accountant: str = "pld",
-    init_scale: float = 0.0,
+    init_scale: float = DEFAULTS["init_scale"],
     physical_batch_size: int = 4096,
     record_weights: bool = False,
 ) -> LastLayerResult:
@@ -289,52 +358,40 @@ def dp_sgd(
     zero init). ``optimizer`` is "sgd", "momentum", "adam" or any Optax transformation; None:
     :func:`default_optimizer` ("momentum" full batch, "sgd" with a batch).
     ``steps=None``: full batch, :func:`default_gd_steps` (30, 100 or 300 by n mu); subsampled,
-    the recorded configuration's 300 (``SUBSAMPLED_DEFAULTS``). ``learning_rate=None``: full
+    the recorded configuration's 300 (``SUBSAMPLED_STEPS``). ``learning_rate=None``: full
     batch, :func:`default_gd_learning_rate` (4, or 64 at epsilon = inf); subsampled,
     :func:`default_sgd_learning_rate` (1, 8 or 32 by n mu, or 64 at epsilon = inf).
     """
     xp, y1h, num_classes = prepare_inputs(x, y, num_classes, feature_norm, preprocess)
     n, d = xp.shape
-    if steps is None:
-        steps = (
-            default_gd_steps(n, _validate.check_epsilon(epsilon), _validate.check_delta(delta))
-            if batch_size is None
-            else SUBSAMPLED_DEFAULTS["steps"]
-        )
-    release = dpsgd_release(
+    plan = dpsgd_plan(
         epsilon,
         delta,
         num_examples=n,
         steps=steps,
         batch_size=batch_size,
+        learning_rate=learning_rate,
+        optimizer=optimizer,
         grad_clip=grad_clip,
+        init_scale=init_scale,
         accountant=accountant,
     )
-    if optimizer is None:
-        optimizer = default_optimizer(batch_size)
-    if learning_rate is None:
-        learning_rate = (
-            default_gd_learning_rate(epsilon)
-            if batch_size is None
-            else default_sgd_learning_rate(n, epsilon, delta)
-        )
-    _validate.check_positive("learning_rate", learning_rate)
-    init_scale = _validate.check_nonnegative("init_scale", init_scale)
+    hp = plan.hyperparameters
     physical = _validate.check_positive_int("physical_batch_size", physical_batch_size)
     record_weights = _validate.check_bool("record_weights", record_weights)
     key, k_init = jax.random.split(key)
-    w0 = init_scale * jax.random.normal(k_init, (d, num_classes))
-    q = release.sampling_rate
+    w0 = hp["init_scale"] * jax.random.normal(k_init, (d, num_classes))
+    q = plan.releases[0].sampling_rate
     data = statistics.shard_rows(xp, y1h) if q == 1.0 else (xp, y1h)
     w, history = dpsgd_weights(
         key,
         data,
         w0,
-        release.noise_std,
-        grad_clip,
-        learning_rate,
-        steps=steps,
-        optimizer=optimizer,
+        *plan.noise_stds,
+        hp["grad_clip"],
+        hp["learning_rate"],
+        steps=hp["steps"],
+        optimizer=hp["optimizer"],
         sampling_rate=q,
         num_examples=n,
         physical_batch_size=physical_chunk(q, n, physical),
@@ -344,16 +401,14 @@ def dp_sgd(
         method="dp_sgd" if q < 1 else "dp_gd",
         weights=w,
         bias=jnp.zeros(num_classes),
-        privacy=spent([release], delta, "exact" if q == 1 else accountant),
+        privacy=plan.spent(delta),
         feature_norm=feature_norm,
         preprocess=preprocess,
         history=history,
-        config=dict(
-            steps=steps,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            optimizer=optimizer if isinstance(optimizer, str) else repr(optimizer),
-            grad_clip=grad_clip,
-            init_scale=init_scale,
-        ),
+        config={
+            **hp,
+            "optimizer": hp["optimizer"]
+            if isinstance(hp["optimizer"], str)
+            else repr(hp["optimizer"]),
+        },
     )

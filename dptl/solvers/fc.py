@@ -31,12 +31,12 @@ import jax.numpy as jnp
 from dptl import _validate
 from dptl.privacy import (
     calibrate_full_batch,
-    spent,
     symmetric_gaussian_noise,
 )
 from dptl.solvers import statistics
-from dptl.solvers.inputs import default_ridge, prepare_inputs
+from dptl.solvers.inputs import prepare_inputs, resolve_ridge
 from dptl.solvers.logistic import noisy_gradient_sum, scan_steps
+from dptl.solvers.plan import Plan
 from dptl.solvers.psd_inverse import RidgeInverse, psd_ridge_inverse
 from dptl.solvers.result import LastLayerResult
 
@@ -45,6 +45,7 @@ __all__ = [
     "DEFAULTS",
     "LOSSES",
     "dp_fc",
+    "fc_plan",
     "fc_releases",
     "fc_weights",
     "noisy_covariance",
@@ -90,6 +91,61 @@ def fc_releases(
             ("feature covariance X^T X", feature_norm**2, 1, share),
             ("clipped gradient sum", grad_clip, steps, 1 - share),
         ],
+    )
+
+
+def fc_plan(
+    epsilon,
+    delta,
+    *,
+    num_examples,
+    dim,
+    num_classes=None,
+    feature_norm=1.0,
+    loss=DEFAULTS["loss"],
+    steps=DEFAULTS["steps"],
+    learning_rate=DEFAULTS["learning_rate"],
+    ridge=DEFAULTS["ridge"],
+    cov_share=DEFAULTS["cov_share"],
+    grad_clip=DEFAULTS["grad_clip"],
+) -> Plan:
+    """The releases and resolved hyperparameters of :func:`dp_fc`.
+
+    ``ridge=None`` is the rule ``default_ridge(n, d, covariance noise std, C,
+    noise_multiple=RIDGE_NOISE_MULTIPLE)``. ``num_classes`` is unused (the releases' noise
+    does not depend on K).
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    steps = _validate.check_positive_int("steps", steps)
+    _validate.check_positive("learning_rate", learning_rate)
+    grad_clip = _validate.check_positive("grad_clip", grad_clip)
+    releases = fc_releases(
+        epsilon,
+        delta,
+        steps=steps,
+        feature_norm=feature_norm,
+        grad_clip=grad_clip,
+        cov_share=cov_share,
+    )
+    ridge = resolve_ridge(
+        ridge,
+        num_examples=num_examples,
+        dim=dim,
+        noise_std=releases[0].noise_std,
+        feature_norm=feature_norm,
+        noise_multiple=RIDGE_NOISE_MULTIPLE,
+    )
+    return Plan(
+        hyperparameters={
+            "loss": loss,
+            "steps": steps,
+            "learning_rate": learning_rate,
+            "ridge": ridge,
+            "cov_share": cov_share,
+            "grad_clip": grad_clip,
+        },
+        releases=releases,
     )
 
 
@@ -166,44 +222,40 @@ def dp_fc(
         A :class:`LastLayerResult` whose ``config`` holds the resolved hyperparameters.
     """
     xp, y1h, num_classes = prepare_inputs(x, y, num_classes, feature_norm, preprocess)
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     n, d = xp.shape
-    steps = _validate.check_positive_int("steps", steps)
-    _validate.check_positive("learning_rate", learning_rate)
-    grad_clip = _validate.check_positive("grad_clip", grad_clip)
-    releases = fc_releases(
+    plan = fc_plan(
         epsilon,
         delta,
-        steps=steps,
+        num_examples=n,
+        dim=d,
         feature_norm=feature_norm,
-        grad_clip=grad_clip,
+        loss=loss,
+        steps=steps,
+        learning_rate=learning_rate,
+        ridge=ridge,
         cov_share=cov_share,
+        grad_clip=grad_clip,
     )
-    cov_std, grad_std = releases[0].noise_std, releases[1].noise_std
-    ridge = (
-        default_ridge(n, d, cov_std, feature_norm, noise_multiple=RIDGE_NOISE_MULTIPLE)
-        if ridge is None
-        else (_validate.check_nonnegative("ridge", ridge))
-    )
+    hp = plan.hyperparameters
     xc, yc = statistics.shard_rows(xp, y1h)
     w, history = fc_weights(
-        key, xc, yc, cov_std, grad_std, grad_clip, ridge, learning_rate, steps=steps, loss=loss
+        key,
+        xc,
+        yc,
+        *plan.noise_stds,
+        hp["grad_clip"],
+        hp["ridge"],
+        hp["learning_rate"],
+        steps=hp["steps"],
+        loss=hp["loss"],
     )
     return LastLayerResult(
         method="dp_fc",
         weights=w,
         bias=jnp.zeros(num_classes),
-        privacy=spent(releases, delta),
+        privacy=plan.spent(delta),
         feature_norm=feature_norm,
         preprocess=preprocess,
         history=history,
-        config={
-            "loss": loss,
-            "steps": steps,
-            "learning_rate": learning_rate,
-            "ridge": ridge,
-            "cov_share": cov_share,
-            "grad_clip": grad_clip,
-        },
+        config=hp,
     )

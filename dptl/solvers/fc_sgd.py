@@ -37,23 +37,39 @@ from dptl.privacy import (
     calibrate_noise_multiplier,
     gaussian_noise,
     gdp_mu,
-    spent,
 )
-from dptl.privacy.accounting import _PLD_MIN_NOISE  # below it, PLD takes minutes and GBs
+from dptl.privacy.accounting import PLD_MIN_NOISE_MULTIPLIER
 from dptl.solvers import statistics
 from dptl.solvers.dpsgd import physical_chunk, poisson_gradient_sum
 from dptl.solvers.fc import CURVATURE_BOUND, fc_releases, fc_weights, noisy_preconditioner_inverse
-from dptl.solvers.inputs import default_ridge, prepare_inputs
+from dptl.solvers.inputs import prepare_inputs, resolve_ridge
+from dptl.solvers.plan import Plan
 from dptl.solvers.result import LastLayerResult
 
 __all__ = [
+    "DEFAULTS",
     "dp_fc_sgd",
+    "fc_sgd_core",
     "fc_sgd_event",
+    "fc_sgd_plan",
     "fc_sgd_releases",
     "fc_sgd_weights",
     "poisson_noisy_gradient",
 ]
 
+# The defaults of dp_fc_sgd, in one place (its signature and the sweep read them here),
+# chosen on the synthetic proxy of benchmarks/tune_defaults.py (see dp_fc_sgd). ridge None
+# is the rule default_ridge(n, d, covariance noise std, C).
+DEFAULTS = {
+    "steps": 10,
+    "batch_size": 6000,
+    "learning_rate": 0.5,
+    "ridge": None,
+    "cov_share": 0.5,
+    "grad_clip": 1.0,
+    "accountant": "pld",
+    "tail_average": True,
+}
 COV_NAME = "feature covariance X^T X"
 GRAD_NAME = "clipped gradient sum"
 _ACCOUNTANTS = ("pld", "rdp")
@@ -84,10 +100,10 @@ def _calibrate_sigma(epsilon, delta, cov_nm, q, steps, accountant, share):
     upper = math.sqrt(steps / (1 - share)) / gdp_mu(epsilon, delta)
     if accountant == "pld":
         upper = min(upper, _calibrate_sigma(epsilon, delta, cov_nm, q, steps, "rdp", share))
-        if upper < _PLD_MIN_NOISE:
+        if upper < PLD_MIN_NOISE_MULTIPLIER:
             raise ValueError(
                 f"epsilon={epsilon:g} is out of reach of PLD calibration: the gradient noise "
-                f"multiplier would be near {upper:.3g} < {_PLD_MIN_NOISE}; use accountant='rdp' "
+                f"multiplier would be near {upper:.3g} < {PLD_MIN_NOISE_MULTIPLIER}; use accountant='rdp' "
                 "or a smaller epsilon"
             )
     return calibrate_noise_multiplier(
@@ -162,6 +178,67 @@ def fc_sgd_releases(
     )
 
 
+def fc_sgd_plan(
+    epsilon,
+    delta,
+    *,
+    num_examples,
+    dim,
+    num_classes=None,
+    feature_norm=1.0,
+    steps=DEFAULTS["steps"],
+    batch_size=DEFAULTS["batch_size"],
+    learning_rate=DEFAULTS["learning_rate"],
+    ridge=DEFAULTS["ridge"],
+    cov_share=DEFAULTS["cov_share"],
+    grad_clip=DEFAULTS["grad_clip"],
+    accountant=DEFAULTS["accountant"],
+    tail_average=DEFAULTS["tail_average"],
+) -> Plan:
+    """The releases and resolved hyperparameters of :func:`dp_fc_sgd`.
+
+    ``ridge=None`` is the rule ``default_ridge(n, d, covariance noise std, C)``;
+    ``tail_average`` resolves to False at full batch (DP-FC takes no average).
+    """
+    steps = _validate.check_positive_int("steps", steps)
+    _validate.check_positive("learning_rate", learning_rate)
+    grad_clip = _validate.check_positive("grad_clip", grad_clip)
+    tail_average = _validate.check_bool("tail_average", tail_average)
+    releases = fc_sgd_releases(
+        _validate.check_epsilon(epsilon),
+        _validate.check_delta(delta),
+        num_examples=num_examples,
+        steps=steps,
+        batch_size=batch_size,
+        feature_norm=feature_norm,
+        grad_clip=grad_clip,
+        cov_share=cov_share,
+        accountant=accountant,
+    )
+    ridge = resolve_ridge(
+        ridge,
+        num_examples=num_examples,
+        dim=dim,
+        noise_std=releases[0].noise_std,
+        feature_norm=feature_norm,
+    )
+    full_batch = releases[1].sampling_rate == 1.0
+    return Plan(
+        hyperparameters={
+            "steps": steps,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "ridge": ridge,
+            "cov_share": cov_share,
+            "grad_clip": grad_clip,
+            "accountant": accountant,
+            "tail_average": tail_average and not full_batch,
+        },
+        releases=releases,
+        accountant="exact" if full_batch else accountant,
+    )
+
+
 def poisson_noisy_gradient(key, w, x, y1h, grad_clip, grad_std, sampling_rate, physical_batch_size):
     """(clipped one-vs-all gradient sum over a Poisson sample + N(0, grad_std^2)) / q.
 
@@ -223,6 +300,55 @@ def fc_sgd_weights(
     return avg, history
 
 
+def fc_sgd_core(
+    key, data, cov_std, grad_std, ridge, *, hyperparameters, num_examples, physical_batch_size=4096
+):
+    """(weights, history) of one DP-FC-SGD run: DP-FC's core (one-vs-all) at full batch,
+    :func:`fc_sgd_weights` otherwise.
+
+    Args:
+        key: the run's PRNG key.
+        data: (x, y1h, xc, yc): the preprocessed rows flat (for Poisson sampling) and the
+            same rows chunked by ``statistics.shard_rows`` (for X^T X).
+        cov_std, grad_std, ridge: the plan's noise stds and ridge (may be traced).
+        hyperparameters: the plan's resolved hyperparameters (steps, batch_size,
+            learning_rate, grad_clip, tail_average).
+        num_examples: n.
+        physical_batch_size: the most rows summed at once.
+    """
+    x, y1h, xc, yc = data
+    hp = hyperparameters
+    q = 1.0 if hp["batch_size"] is None else hp["batch_size"] / num_examples
+    if q == 1.0:
+        return fc_weights(
+            key,
+            xc,
+            yc,
+            cov_std,
+            grad_std,
+            hp["grad_clip"],
+            ridge,
+            hp["learning_rate"],
+            steps=hp["steps"],
+            loss="ova",
+        )
+    return fc_sgd_weights(
+        key,
+        x,
+        y1h,
+        xc,
+        cov_std,
+        grad_std,
+        hp["grad_clip"],
+        ridge,
+        hp["learning_rate"],
+        steps=hp["steps"],
+        sampling_rate=q,
+        physical_batch_size=physical_chunk(q, num_examples, physical_batch_size),
+        tail_average=hp["tail_average"],
+    )
+
+
 def dp_fc_sgd(
     key: jax.Array,
     x,
@@ -231,16 +357,16 @@ def dp_fc_sgd(
     epsilon: float,
     delta: float = 1e-5,
     num_classes: int | None = None,
-    steps: int = 10,
-    batch_size: int | None = 6000,
-    learning_rate: float = 0.5,
-    ridge: float | None = None,
-    cov_share: float = 0.5,
-    grad_clip: float = 1.0,
+    steps: int = DEFAULTS["steps"],
+    batch_size: int | None = DEFAULTS["batch_size"],
+    learning_rate: float = DEFAULTS["learning_rate"],
+    ridge: float | None = DEFAULTS["ridge"],
+    cov_share: float = DEFAULTS["cov_share"],
+    grad_clip: float = DEFAULTS["grad_clip"],
     feature_norm: float = 1.0,
     preprocess: str = "normalize",
-    accountant: str = "pld",
-    tail_average: bool = True,
+    accountant: str = DEFAULTS["accountant"],
+    tail_average: bool = DEFAULTS["tail_average"],
     physical_batch_size: int = 4096,
 ) -> LastLayerResult:
     """(epsilon, delta)-DP DP-FC-SGD on the one-vs-all logistic loss of a zero-init last layer.
@@ -259,74 +385,40 @@ def dp_fc_sgd(
     """
     xp, y1h, num_classes = prepare_inputs(x, y, num_classes, feature_norm, preprocess)
     n, d = xp.shape
-    steps = _validate.check_positive_int("steps", steps)
-    _validate.check_positive("learning_rate", learning_rate)
-    grad_clip = _validate.check_positive("grad_clip", grad_clip)
-    physical = _validate.check_positive_int("physical_batch_size", physical_batch_size)
-    tail_average = _validate.check_bool("tail_average", tail_average)
-    cov, grad = fc_sgd_releases(
-        _validate.check_epsilon(epsilon),
-        _validate.check_delta(delta),
+    plan = fc_sgd_plan(
+        epsilon,
+        delta,
         num_examples=n,
+        dim=d,
+        feature_norm=feature_norm,
         steps=steps,
         batch_size=batch_size,
-        feature_norm=feature_norm,
-        grad_clip=grad_clip,
+        learning_rate=learning_rate,
+        ridge=ridge,
         cov_share=cov_share,
+        grad_clip=grad_clip,
         accountant=accountant,
+        tail_average=tail_average,
     )
-    ridge = (
-        default_ridge(n, d, cov.noise_std, feature_norm)
-        if ridge is None
-        else _validate.check_nonnegative("ridge", ridge)
+    physical = _validate.check_positive_int("physical_batch_size", physical_batch_size)
+    data = (xp, y1h, *statistics.shard_rows(xp, y1h))
+    hp = plan.hyperparameters
+    w, history = fc_sgd_core(
+        key,
+        data,
+        *plan.noise_stds,
+        hp["ridge"],
+        hyperparameters=hp,
+        num_examples=n,
+        physical_batch_size=physical,
     )
-    q = grad.sampling_rate
-    xc, yc = statistics.shard_rows(xp, y1h)
-    if q == 1.0:
-        w, history = fc_weights(
-            key,
-            xc,
-            yc,
-            cov.noise_std,
-            grad.noise_std,
-            grad_clip,
-            ridge,
-            learning_rate,
-            steps=steps,
-            loss="ova",
-        )
-    else:
-        w, history = fc_sgd_weights(
-            key,
-            xp,
-            y1h,
-            xc,
-            cov.noise_std,
-            grad.noise_std,
-            grad_clip,
-            ridge,
-            learning_rate,
-            steps=steps,
-            sampling_rate=q,
-            physical_batch_size=physical_chunk(q, n, physical),
-            tail_average=tail_average,
-        )
     return LastLayerResult(
         method="dp_fc_sgd",
         weights=w,
         bias=jnp.zeros(num_classes),
-        privacy=spent([cov, grad], delta, "exact" if q == 1 else accountant),
+        privacy=plan.spent(delta),
         feature_norm=feature_norm,
         preprocess=preprocess,
         history=history,
-        config={
-            "steps": steps,
-            "batch_size": batch_size,
-            "learning_rate": learning_rate,
-            "ridge": ridge,
-            "cov_share": cov_share,
-            "grad_clip": grad_clip,
-            "accountant": accountant,
-            "tail_average": tail_average and q < 1,
-        },
+        config=hp,
     )

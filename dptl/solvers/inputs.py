@@ -11,7 +11,13 @@ import numpy as np
 from dptl import _validate
 from dptl.privacy import clip_rows, normalize_rows
 
-__all__ = ["PREPROCESSING", "default_ridge", "prepare_inputs", "preprocess_features"]
+__all__ = [
+    "PREPROCESSING",
+    "default_ridge",
+    "prepare_inputs",
+    "preprocess_features",
+    "resolve_ridge",
+]
 
 PREPROCESSING = ("normalize", "clip")
 
@@ -60,3 +66,21 @@ def default_ridge(
     1e-4 n C^2 / d. ``num_examples`` is treated as public.
     """
     return noise_multiple * cov_std * math.sqrt(dim) + 1e-4 * num_examples * feature_norm**2 / dim
+
+
+def resolve_ridge(
+    ridge: float | None,
+    *,
+    num_examples: int,
+    dim: int,
+    noise_std: float,
+    feature_norm: float = 1.0,
+    noise_multiple: float = 1.0,
+) -> float:
+    """``ridge`` checked (>= 0), or where it is None the rule :func:`default_ridge` with the
+    noise std of the matrix release it damps (public quantities only)."""
+    if ridge is None:
+        return default_ridge(
+            num_examples, dim, noise_std, feature_norm, noise_multiple=noise_multiple
+        )
+    return _validate.check_nonnegative("ridge", ridge)

@@ -22,17 +22,18 @@ from dptl.privacy import (
     calibrate_full_batch,
     gaussian_noise,
     project_psd,
-    spent,
     symmetric_gaussian_noise,
 )
 from dptl.solvers import statistics
-from dptl.solvers.inputs import default_ridge, prepare_inputs
+from dptl.solvers.inputs import prepare_inputs, resolve_ridge
+from dptl.solvers.plan import Plan
 from dptl.solvers.psd_inverse import psd_ridge_inverse
 from dptl.solvers.result import LastLayerResult
 
 __all__ = [
     "DEFAULTS",
     "dp_least_squares",
+    "least_squares_plan",
     "least_squares_releases",
     "least_squares_statistics",
     "least_squares_weights",
@@ -52,6 +53,40 @@ def least_squares_releases(
     cov_name = "X^T X" if alpha == 1.0 else "per-class X_k^T X_k"
     return calibrate_full_batch(
         epsilon, delta, [(cov_name, c * c, 1, share), ("X^T Y", c, 1, 1 - share)]
+    )
+
+
+def least_squares_plan(
+    epsilon,
+    delta,
+    *,
+    num_examples,
+    dim,
+    num_classes=None,
+    feature_norm=1.0,
+    cov_share=DEFAULTS["cov_share"],
+    alpha=DEFAULTS["alpha"],
+    ridge=DEFAULTS["ridge"],
+) -> Plan:
+    """The releases and resolved hyperparameters of :func:`dp_least_squares`.
+
+    ``ridge=None`` is the rule ``default_ridge(n, d, X^T X noise std, C)``. ``num_classes``
+    is unused (any K costs the same privacy).
+    """
+    alpha = _validate.check_positive("alpha", alpha)
+    releases = least_squares_releases(
+        epsilon, delta, feature_norm=feature_norm, cov_share=cov_share, alpha=alpha
+    )
+    ridge = resolve_ridge(
+        ridge,
+        num_examples=num_examples,
+        dim=dim,
+        noise_std=releases[0].noise_std,
+        feature_norm=feature_norm,
+    )
+    return Plan(
+        hyperparameters={"cov_share": cov_share, "alpha": alpha, "ridge": ridge},
+        releases=releases,
     )
 
 
@@ -109,26 +144,27 @@ def dp_least_squares(
     sensitivity C^2 and X^T Y with sensitivity C, once each, noise split by ``cov_share``
     of the GDP budget. ``epsilon=inf`` gives ordinary ridge regression.
     """
-    alpha = _validate.check_positive("alpha", alpha)
     xp, y1h, num_classes = prepare_inputs(x, y, num_classes, feature_norm, preprocess)
-    releases = least_squares_releases(
-        epsilon, delta, feature_norm=feature_norm, cov_share=cov_share, alpha=alpha
-    )
-    cov_std, xty_std = releases[0].noise_std, releases[1].noise_std
     n, d = xp.shape
-    ridge = (
-        default_ridge(n, d, cov_std, feature_norm)
-        if ridge is None
-        else (_validate.check_nonnegative("ridge", ridge))
+    plan = least_squares_plan(
+        epsilon,
+        delta,
+        num_examples=n,
+        dim=d,
+        feature_norm=feature_norm,
+        cov_share=cov_share,
+        alpha=alpha,
+        ridge=ridge,
     )
+    hp = plan.hyperparameters
     xc, yc = statistics.shard_rows(xp, y1h)
-    w = _least_squares_weights(key, xc, yc, cov_std, xty_std, ridge, alpha=alpha)
+    w = _least_squares_weights(key, xc, yc, *plan.noise_stds, hp["ridge"], alpha=hp["alpha"])
     return LastLayerResult(
         method="dp_least_squares",
         weights=w,
         bias=jnp.zeros(num_classes),
-        privacy=spent(releases, delta),
+        privacy=plan.spent(delta),
         feature_norm=feature_norm,
         preprocess=preprocess,
-        config=dict(ridge=ridge, cov_share=cov_share, alpha=alpha),
+        config=hp,
     )

@@ -16,10 +16,11 @@ import jax
 import jax.numpy as jnp
 
 from dptl import _validate
-from dptl.privacy import calibrate_full_batch, spent, symmetric_gaussian_noise
+from dptl.privacy import calibrate_full_batch, symmetric_gaussian_noise
 from dptl.solvers import statistics
-from dptl.solvers.inputs import default_ridge, prepare_inputs
+from dptl.solvers.inputs import prepare_inputs, resolve_ridge
 from dptl.solvers.logistic import noisy_gradient_sum, ova_hessians, scan_steps
+from dptl.solvers.plan import Plan
 from dptl.solvers.psd_inverse import psd_ridge_inverse
 from dptl.solvers.result import LastLayerResult
 
@@ -28,6 +29,7 @@ __all__ = [
     "RIDGE_NOISE_MULTIPLE",
     "dp_newton",
     "newton_grid_weights",
+    "newton_plan",
     "newton_releases",
     "newton_step_releases",
     "newton_update",
@@ -62,6 +64,57 @@ def newton_releases(
             ("one-vs-all Hessians", hess_sens, steps, share),
             ("clipped gradient sum", grad_clip, steps, 1 - share),
         ],
+    )
+
+
+def newton_plan(
+    epsilon,
+    delta,
+    *,
+    num_examples,
+    dim,
+    num_classes,
+    feature_norm=1.0,
+    steps=DEFAULTS["steps"],
+    learning_rate=DEFAULTS["learning_rate"],
+    ridge=DEFAULTS["ridge"],
+    hessian_share=DEFAULTS["hessian_share"],
+    grad_clip=DEFAULTS["grad_clip"],
+) -> Plan:
+    """The releases and resolved hyperparameters of :func:`dp_newton`.
+
+    ``ridge=None`` is the rule ``default_ridge(n, d, Hessian noise std, C,
+    noise_multiple=RIDGE_NOISE_MULTIPLE)``.
+    """
+    steps = _validate.check_positive_int("steps", steps)
+    _validate.check_positive("learning_rate", learning_rate)
+    grad_clip = _validate.check_positive("grad_clip", grad_clip)
+    releases = newton_releases(
+        epsilon,
+        delta,
+        num_classes=num_classes,
+        steps=steps,
+        feature_norm=feature_norm,
+        grad_clip=grad_clip,
+        hessian_share=hessian_share,
+    )
+    ridge = resolve_ridge(
+        ridge,
+        num_examples=num_examples,
+        dim=dim,
+        noise_std=releases[0].noise_std,
+        feature_norm=feature_norm,
+        noise_multiple=RIDGE_NOISE_MULTIPLE,
+    )
+    return Plan(
+        hyperparameters={
+            "steps": steps,
+            "learning_rate": learning_rate,
+            "ridge": ridge,
+            "hessian_share": hessian_share,
+            "grad_clip": grad_clip,
+        },
+        releases=releases,
     )
 
 
@@ -207,42 +260,39 @@ def dp_newton(
     is split by ``hessian_share``.
     """
     xp, y1h, num_classes = prepare_inputs(x, y, num_classes, feature_norm, preprocess)
-    steps = _validate.check_positive_int("steps", steps)
-    _validate.check_positive("learning_rate", learning_rate)
-    grad_clip = _validate.check_positive("grad_clip", grad_clip)
-    releases = newton_releases(
+    n, d = xp.shape
+    plan = newton_plan(
         epsilon,
         delta,
+        num_examples=n,
+        dim=d,
         num_classes=num_classes,
-        steps=steps,
         feature_norm=feature_norm,
-        grad_clip=grad_clip,
+        steps=steps,
+        learning_rate=learning_rate,
+        ridge=ridge,
         hessian_share=hessian_share,
+        grad_clip=grad_clip,
     )
-    n, d = xp.shape
-    hess_std, grad_std = releases[0].noise_std, releases[1].noise_std
-    ridge = (
-        default_ridge(n, d, hess_std, feature_norm, noise_multiple=RIDGE_NOISE_MULTIPLE)
-        if ridge is None
-        else (_validate.check_nonnegative("ridge", ridge))
-    )
+    hp = plan.hyperparameters
     xc, yc = statistics.shard_rows(xp, y1h)
     w, history = newton_weights(
-        key, xc, yc, hess_std, grad_std, grad_clip, ridge, learning_rate, steps=steps
+        key,
+        xc,
+        yc,
+        *plan.noise_stds,
+        hp["grad_clip"],
+        hp["ridge"],
+        hp["learning_rate"],
+        steps=hp["steps"],
     )
     return LastLayerResult(
         method="dp_newton",
         weights=w,
         bias=jnp.zeros(num_classes),
-        privacy=spent(releases, delta),
+        privacy=plan.spent(delta),
         feature_norm=feature_norm,
         preprocess=preprocess,
         history=history,
-        config={
-            "steps": steps,
-            "learning_rate": learning_rate,
-            "ridge": ridge,
-            "hessian_share": hessian_share,
-            "grad_clip": grad_clip,
-        },
+        config=hp,
     )
