@@ -1,7 +1,7 @@
 """dptl's solvers side by side with peer DP libraries on the shipped features.
 
     pip install torch==2.13.0 && pip install -e '.[bench]'   # once: CPU torch, then the peers
-    nice -n 10 python benchmarks/peers.py                    # ~35 min on 2 busy CPU cores
+    nice -n 10 python benchmarks/peers.py                    # ~20-35 min on 2 busy CPU cores
 
 Data: the shipped Fashion-MNIST EfficientNet-Lite0 features (60000 x 320 train, 10000 test,
 10 classes), every row normalised to norm C = 1 by ``dptl.solvers.preprocess_features``
