@@ -12,8 +12,8 @@ seeds) and wall seconds per fit, and writes ``docs/results/peers.{json,md,html}`
 Methods and how their hyperparameters were chosen (never tuned on the shipped data):
 
 - dptl (add/remove, (epsilon, delta)-DP, exact GDP or PLD accounting): DP least squares,
-  DP-GD, DP-SGD, DP-Newton, DP-FC with ``dptl.solvers.sweep.DEFAULTS`` (chosen on a
-  synthetic proxy by ``benchmarks/tune_defaults.py``).
+  DP-GD, DP-SGD, DP-Newton, DP-FC, each its record of ``dptl.solvers.METHODS`` at its
+  defaults (chosen on the public digits by ``benchmarks/tune_defaults.py``).
 - Opacus DP-SGD on ``torch.nn.Linear(320, 10, bias=False)`` zero-initialised, Poisson
   sampling, ``make_private_with_epsilon`` (its default PRV accountant, add/remove), with
   dptl's DP-SGD defaults: expected batch 3000, 300 steps (15 epochs), dptl's learning-rate
