@@ -45,8 +45,8 @@ from dptl.lessons.data import lesson_features
 from dptl.privacy import calibrate_noise_multiplier, epsilon_of_event, gdp_epsilon, gdp_mu
 from dptl.privacy.gdp import rdp_closed_form_mu
 from dptl.solvers import statistics
-from dptl.solvers.fc import RIDGE_NOISE_MULTIPLE, fc_releases, fc_weights
-from dptl.solvers.inputs import default_ridge, prepare_inputs, preprocess_features
+from dptl.solvers.fc import fc_weights
+from dptl.solvers.inputs import prepare_inputs, preprocess_features
 from dptl.solvers.methods import METHODS
 from dptl.solvers.sweep import DEFAULTS, privacy_utility
 
@@ -138,11 +138,6 @@ def _runs(method, key, fs, epsilons, num_seeds=SEEDS, **hp):
     ).accuracy
 
 
-def _fc_runs(key, fs, epsilons, num_seeds=SEEDS, **hp):
-    """DP-FC test accuracy (E, S) (:func:`_runs`)."""
-    return _runs("dp_fc", key, fs, epsilons, num_seeds, **hp)
-
-
 # --------------------------------------------------------------------------------- claims
 def claim_a(ctx):
     """Better pretraining shrinks the gap: DP-GD and DP-FC on the four comparison sets."""
@@ -154,7 +149,7 @@ def claim_a(ctx):
     out = {"epsilons": eps, "dp_gd": {}, "dp_fc": {}}
     for name, fs in sets.items():  # DP-GD's step count is a rule in n and epsilon
         out["dp_gd"][name] = _runs("dp_gd", key, fs, eps)
-        out["dp_fc"][name] = _fc_runs(key, fs, eps)
+        out["dp_fc"][name] = _runs("dp_fc", key, fs, eps)
     names = list(sets)
     rows, verdict_bits = [], []
     fig = make_subplots(rows=1, cols=2, subplot_titles=[LABELS["dp_gd"], LABELS["dp_fc"]])
@@ -492,7 +487,7 @@ def claim_d(ctx):
 
 def _final_and_newton(ctx, recompute):
     """The lessons' all-methods sweep (fc) and DP-Newton sweep, 8000 training rows."""
-    from dptl.lessons.fc import FC_DEFAULTS, final_sweep
+    from dptl.lessons.fc import FC_DEFAULTS, compute_final, final_sweep
     from dptl.lessons.newton import NEWTON_DEFAULTS, compute_newton, newton_sweep
 
     fs = ctx["main"]
@@ -508,23 +503,8 @@ def _final_and_newton(ctx, recompute):
             source = "the lessons' committed caches (`dptl/lessons/cache/fc.json`, `newton.json`)"
     if final is None:
         sub = fs.subset(FC_DEFAULTS["num_train"])
-        key = jax.random.key(FC_DEFAULTS["seed"])
-        args = (key, sub.x_train, sub.y_train, sub.x_test, sub.y_test)
-        eps = FC_DEFAULTS["epsilons"]
-        final = {"methods": {}, "nonprivate": {}}
-        for m in FC_DEFAULTS["methods"]:
-            if m == "dp_fc":
-                final["methods"][m] = _fc_runs(key, sub, eps)
-                final["nonprivate"][m] = float(_fc_runs(key, sub, [INF], 1)[0, 0])
-                continue
-            final["methods"][m] = privacy_utility(
-                m, *args, epsilons=eps, num_seeds=SEEDS, delta=DELTA, num_classes=sub.num_classes
-            ).accuracy
-            final["nonprivate"][m] = float(
-                privacy_utility(
-                    m, *args, epsilons=[INF], num_seeds=1, delta=DELTA, num_classes=sub.num_classes
-                ).accuracy[0, 0]
-            )
+        data = compute_final(sub, FC_DEFAULTS)  # the lesson's own sweep
+        final = {"methods": data["methods"], "nonprivate": data["nonprivate"]}
         newton = np.asarray(compute_newton(sub, NEWTON_DEFAULTS)["accuracy"])
         source = "computed now (as the lessons' `fc` and `newton` sweeps)"
     ctx.update(
@@ -749,7 +729,7 @@ def claim_h(ctx):
     key_sgd, key_fc, key_fc_sgd = jax.random.split(jax.random.key(3), 3)
     acc = {
         "dp_sgd": _runs("dp_sgd", key_sgd, fs, eps),
-        "dp_fc": _fc_runs(key_fc, fs, eps),
+        "dp_fc": _runs("dp_fc", key_fc, fs, eps),
         "dp_fc_sgd": _runs("dp_fc_sgd", key_fc_sgd, fs, eps),
     }
     rows = [[_eps(e)] + [_pm(acc[m][i]) for m in acc] for i, e in enumerate(eps)]
@@ -878,22 +858,21 @@ def claim_i(ctx):
         val = np.zeros((len(TUNE_GRID), SEEDS))
         test = np.zeros_like(val)
         for c, hp in enumerate(TUNE_GRID):
-            cov, grad = fc_releases(e, DELTA, steps=hp["steps"])
-            ridge = default_ridge(
-                ntr, xp.shape[1], cov.noise_std, noise_multiple=RIDGE_NOISE_MULTIPLE
+            fc_run = METHODS["dp_fc"].plan(
+                e, DELTA, num_examples=ntr, dim=xp.shape[1], num_classes=10, **hp
             )
+            run = fc_run.hyperparameters
             for s in range(SEEDS):
                 w, _ = fc_weights(
                     keys[c, s],
                     xc,
                     yc,
-                    cov.noise_std,
-                    grad.noise_std,
-                    1.0,
-                    ridge,
-                    hp["learning_rate"],
-                    steps=hp["steps"],
-                    loss=DEFAULTS["dp_fc"]["loss"],
+                    *fc_run.noise_stds,
+                    run["grad_clip"],
+                    run["ridge"],
+                    run["learning_rate"],
+                    steps=run["steps"],
+                    loss=run["loss"],
                 )
                 val[c, s] = float(np.mean(np.argmax(np.asarray(xv @ w), 1) == yva))
                 test[c, s] = float(np.mean(np.argmax(np.asarray(xt @ w), 1) == fs.y_test))

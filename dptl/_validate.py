@@ -98,6 +98,16 @@ def check_positive_int(name: str, value, *, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_steps(steps, learning_rate, grad_clip) -> tuple[int, float, float]:
+    """(steps, learning_rate, grad_clip) of an iterative solver: an int >= 1 and two
+    positive numbers, checked together."""
+    return (
+        check_positive_int("steps", steps),
+        check_positive("learning_rate", learning_rate),
+        check_positive("grad_clip", grad_clip),
+    )
+
+
 def check_features(x, name: str = "features", *, ndim: int = 2) -> np.ndarray | object:
     """A non-empty, finite, floating-point array of shape (n, d).
 

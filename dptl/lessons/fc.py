@@ -31,6 +31,7 @@ from dptl.solvers.sweep import DEFAULTS, RULES, privacy_utility
 
 __all__ = [
     "FC_DEFAULTS",
+    "compute_final",
     "METHOD_LABELS",
     "exercise_answer",
     "fc_explorer",

@@ -117,9 +117,7 @@ def fc_plan(
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    steps = _validate.check_positive_int("steps", steps)
-    _validate.check_positive("learning_rate", learning_rate)
-    grad_clip = _validate.check_positive("grad_clip", grad_clip)
+    steps, learning_rate, grad_clip = _validate.check_steps(steps, learning_rate, grad_clip)
     releases = fc_releases(
         epsilon,
         delta,

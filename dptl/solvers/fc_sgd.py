@@ -200,9 +200,7 @@ def fc_sgd_plan(
     ``ridge=None`` is the rule ``default_ridge(n, d, covariance noise std, C)``;
     ``tail_average`` resolves to False at full batch (DP-FC takes no average).
     """
-    steps = _validate.check_positive_int("steps", steps)
-    _validate.check_positive("learning_rate", learning_rate)
-    grad_clip = _validate.check_positive("grad_clip", grad_clip)
+    steps, learning_rate, grad_clip = _validate.check_steps(steps, learning_rate, grad_clip)
     tail_average = _validate.check_bool("tail_average", tail_average)
     releases = fc_sgd_releases(
         _validate.check_epsilon(epsilon),

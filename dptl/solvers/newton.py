@@ -86,9 +86,7 @@ def newton_plan(
     ``ridge=None`` is the rule ``default_ridge(n, d, Hessian noise std, C,
     noise_multiple=RIDGE_NOISE_MULTIPLE)``.
     """
-    steps = _validate.check_positive_int("steps", steps)
-    _validate.check_positive("learning_rate", learning_rate)
-    grad_clip = _validate.check_positive("grad_clip", grad_clip)
+    steps, learning_rate, grad_clip = _validate.check_steps(steps, learning_rate, grad_clip)
     releases = newton_releases(
         epsilon,
         delta,
