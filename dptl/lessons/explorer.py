@@ -11,6 +11,7 @@ latency benchmark and the tests drive the explorers this way).
 from __future__ import annotations
 
 import json
+import math
 import textwrap
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ __all__ = [
     "Control",
     "Explorer",
     "drive",
+    "epsilon_axis",
     "figure_data",
     "fmt_eps",
     "shown_figures",
@@ -53,6 +55,21 @@ def subplots(*, rows: int = 1, cols: int, titles: Sequence[str], **options) -> g
 
 def fmt_eps(eps: float) -> str:
     return "∞" if eps == float("inf") else f"{eps:g}"
+
+
+def epsilon_axis(fig: go.Figure, epsilons, **where) -> None:
+    """A log x axis titled ε with a tick at each finite epsilon of the sweep, labelled in
+    full (plotly's own log ticks label 0.2 and 0.5 as "2" and "5").
+
+    Args:
+        fig: the figure; ``where`` selects the axis (``row``, ``col``) as in
+            ``update_xaxes``.
+        epsilons: the sweep's epsilons (inf is left out).
+    """
+    ticks = [float(e) for e in epsilons if math.isfinite(e)]
+    fig.update_xaxes(
+        type="log", title_text="ε", tickvals=ticks, ticktext=[fmt_eps(t) for t in ticks], **where
+    )
 
 
 class Control:

@@ -23,7 +23,7 @@ from dptl.data import FeatureSet
 from dptl.lessons.cache import cached
 from dptl.lessons.checks import decided_winner, is_decided
 from dptl.lessons.data import fingerprint
-from dptl.lessons.explorer import Control, Explorer, fmt_eps, subplots
+from dptl.lessons.explorer import Control, Explorer, epsilon_axis, fmt_eps, subplots
 from dptl.solvers.fc import fc_releases
 from dptl.solvers.least_squares import least_squares_releases
 from dptl.solvers.methods import METHODS
@@ -182,7 +182,7 @@ def fc_explorer(sw: FinalSweep) -> Explorer:
         row=1,
         col=2,
     )  # nm + 2
-    fig.update_xaxes(type="log", title_text="ε", row=1, col=1)
+    epsilon_axis(fig, eps, row=1, col=1)
     fig.update_xaxes(title_text="share of the budget (μ²) on the covariance", row=1, col=2)
     fig.update_yaxes(title_text="test accuracy", row=1, col=1)
     fig.update_layout(height=460, legend=dict(font=dict(size=10)))

@@ -26,7 +26,7 @@ from dptl.data import FeatureSet
 from dptl.lessons.cache import cached
 from dptl.lessons.checks import decided_winner, is_decided
 from dptl.lessons.data import fingerprint
-from dptl.lessons.explorer import Control, Explorer, fmt_eps, subplots
+from dptl.lessons.explorer import Control, Explorer, epsilon_axis, fmt_eps, subplots
 from dptl.privacy import normalize_rows
 from dptl.solvers.sweep import DEFAULTS, RULES, privacy_utility
 
@@ -256,7 +256,7 @@ def linear_logistic_explorer(sw: LinearLogisticSweep) -> Explorer:
             col=2,
         )
     fig.add_hline(y=0, line_color="gray", row=1, col=2)
-    fig.update_xaxes(type="log", title_text="ε")
+    epsilon_axis(fig, eps)
     fig.update_yaxes(title_text="test accuracy", row=1, col=1)
     fig.update_layout(height=440, legend=dict(font=dict(size=10)))
 

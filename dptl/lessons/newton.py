@@ -16,7 +16,7 @@ from dptl.data import FeatureSet
 from dptl.lessons.cache import cached
 from dptl.lessons.checks import decided_winner, is_decided
 from dptl.lessons.data import fingerprint
-from dptl.lessons.explorer import Control, Explorer, fmt_eps, subplots
+from dptl.lessons.explorer import Control, Explorer, epsilon_axis, fmt_eps, subplots
 from dptl.lessons.fc import FC_DEFAULTS, METHOD_LABELS, FinalSweep
 from dptl.privacy import normalize_rows, project_psd, symmetric_gaussian_noise
 from dptl.solvers.newton import newton_releases
@@ -170,8 +170,8 @@ def newton_explorer(nw: dict, final: FinalSweep, spectra: dict) -> Explorer:
         row=1,
         col=2,
     )  # 7
-    fig.update_xaxes(type="log", title_text="ε", row=1, col=1)
-    fig.update_xaxes(type="log", title_text="eigenvalue rank", row=1, col=2)
+    epsilon_axis(fig, eps, row=1, col=1)
+    fig.update_xaxes(type="log", title_text="eigenvalue rank", dtick=1, row=1, col=2)
     fig.update_yaxes(title_text="test accuracy", row=1, col=1)
     fig.update_yaxes(type="log", title_text="eigenvalue", row=1, col=2)
     fig.update_layout(height=440, legend=dict(font=dict(size=10)))

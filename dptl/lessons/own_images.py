@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 
-from dptl.lessons.explorer import Control, Explorer, fmt_eps, subplots
+from dptl.lessons.explorer import Control, Explorer, epsilon_axis, fmt_eps, subplots
 
 __all__ = [
     "EPSILONS",
@@ -285,8 +285,7 @@ def sweep_explorer(sweep) -> Explorer:
         name="chosen ε",
         marker=dict(size=14, symbol="x"),
     )
-    ticks = [eps[i] for i in finite]
-    fig.update_xaxes(type="log", title_text="ε", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
+    epsilon_axis(fig, eps)
     fig.update_yaxes(title_text="test accuracy")
     fig.update_layout(height=420, title="Your folder's test images: accuracy against ε")
 

@@ -26,7 +26,7 @@ from dptl.data.shipped import COMPARISON_TRAIN, COMPARISONS
 from dptl.lessons.cache import CACHE_VERSION, cached, from_json, load_cache, to_json
 from dptl.lessons.checks import beyond_spread, decided_winner, is_decided
 from dptl.lessons.data import fingerprint
-from dptl.lessons.explorer import Control, Explorer, fmt_eps, subplots
+from dptl.lessons.explorer import Control, Explorer, epsilon_axis, fmt_eps, subplots
 from dptl.solvers.sweep import privacy_utility
 
 __all__ = [
@@ -239,9 +239,17 @@ def transfer_explorer(sw: TransferSweep) -> Explorer:
         row=1,
         col=3,
     )
-    fig.update_xaxes(type="log", title_text="ε", dtick="D2", row=1, col=1)
+    epsilon_axis(fig, eps, row=1, col=1)
     fig.update_xaxes(tickangle=0, row=1, col=2)  # the two-line bar labels, level
-    fig.update_xaxes(type="log", title_text="batch size B", row=1, col=3)
+    fig.update_xaxes(
+        type="log",
+        title_text="batch size B",
+        tickvals=[int(b) for b in bs],
+        ticktext=[f"{int(b) // 1000}k" if b % 1000 == 0 else f"{int(b)}" for b in bs],
+        tickangle=0,
+        row=1,
+        col=3,
+    )
     fig.update_yaxes(title_text="test accuracy", range=[0, 1], row=1, col=1)
     fig.update_yaxes(range=[0, 1], row=1, col=2)
     fig.update_yaxes(range=[0, 1], row=1, col=3)
@@ -294,9 +302,9 @@ def init_figure(sw: TransferSweep) -> go.Figure:
             mode="lines+markers",
             name="zero init" if s == 0 else f"N(0, {s:g}²) init",
         )
+    epsilon_axis(fig, eps)
     fig.update_layout(
         title=f"DP-GD ({sw.params['init_steps']} full-batch steps), 112-px features",
-        xaxis=dict(type="log", title="ε"),
         yaxis=dict(title="test accuracy"),
         height=380,
     )
