@@ -35,8 +35,8 @@ def test_exercises_and_findings_on_the_committed_caches():
 
     fs = lesson_features()
     transfer = L2.transfer_sweep()
-    assert L2.exercise_answer(transfer) in transfer.fixed_epochs
-    assert "| features | private | non-private |" in L2.findings(transfer).data
+    assert L2.exercise_answer(transfer) in transfer.features
+    assert "| features | private | non-private | linear probe |" in L2.findings(transfer).data
     ll = L3.linear_logistic_sweep(fs)
     assert L3.exercise_answer(ll) in ("least squares", "logistic")
     assert "least squares wins at ε" in L3.findings(ll).data

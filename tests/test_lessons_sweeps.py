@@ -63,22 +63,61 @@ def test_transfer_sweep_and_explorer(fs):
         sets,
         epsilons=[1.0, math.inf],
         batch_sizes=[100, 400],
-        epochs=2,
-        fixed_steps=4,
-        num_seeds=1,
+        batch_epochs=2,
+        batch_steps=4,
+        num_seeds=2,
         init_scales=[0.0, 0.5],
-        init_steps=4,
     )
-    assert sw.fixed_epochs["raw_pixels"].shape == (2, 2, 1)
-    assert sw.fixed_steps.shape == (2, 2, 1) and sw.init.shape == (2, 2, 1)
+    assert sw.features["raw_pixels"].shape == (2, 2) and set(sw.probe) == set(sets)
+    assert sw.batch_fixed_steps.shape == (2, 2, 2) and sw.batch_fixed_epochs.shape == (2, 2, 2)
+    assert sw.init.shape == (2, 2, 2)
     assert list(sw.steps_fixed_epochs) == [8, 2]
+    # the feature comparison is DP-GD at its defaults: its record's rules, same key
+    fs112 = sets["efficientnet_lite0_112"]
+    ref = privacy_utility(
+        "dp_gd",
+        jax.random.key(0),
+        fs112.x_train,
+        fs112.y_train,
+        fs112.x_test,
+        fs112.y_test,
+        epsilons=[1.0, math.inf],
+        num_seeds=2,
+        num_classes=4,
+    )
+    np.testing.assert_allclose(sw.features["efficientnet_lite0_112"], ref.accuracy, atol=1e-6)
+    assert sw.feature_steps == [r["steps"] for r in ref.resolved]
     ex = L2.transfer_explorer(sw)
     times = drive(ex, random_moves=5)
-    assert len(times) >= 4 and "Accuracy lost to privacy" in ex.status.value
-    assert sw.gap("raw_pixels", 1.0, 400) == pytest.approx(
-        sw.accuracy("raw_pixels", math.inf, 400) - sw.accuracy("raw_pixels", 1.0, 400)
+    assert len(times) >= 4 and "accuracy lost to privacy" in ex.status.value
+    assert sw.gap("raw_pixels", 1.0) == pytest.approx(
+        sw.accuracy("raw_pixels", math.inf) - sw.accuracy("raw_pixels", 1.0)
     )
     assert len(L2.init_figure(sw).data) == 2
+    text = L2.findings(sw).data
+    assert "| features | private | non-private | linear probe |" in text
+    assert "Batch size" in text
+
+
+def test_transfer_sweep_reuses_unchanged_feature_sets(fs, monkeypatch):
+    """Replacing one feature file retrains on that one only; the rest come from the cache."""
+    sets = {
+        "raw_pixels": fs,
+        "efficientnet_lite0_112": gaussian_mixture_features(1, 400, 200, 16, 4, 3.0),
+    }
+    p = dict(epsilons=[1.0, math.inf], batch_sizes=[100, 400], batch_epochs=1, batch_steps=2)
+    p.update(num_seeds=1, init_scales=[0.0])
+    first = L2.transfer_sweep(sets, **p)
+    probed = []
+    monkeypatch.setattr(L2, "linear_probe_accuracy", lambda x, *a: probed.append(x.shape) or 0.5)
+    changed = {**sets, "raw_pixels": gaussian_mixture_features(2, 400, 200, 16, 4, 1.5)}
+    second = L2.transfer_sweep(changed, **p)
+    assert probed == [(400, 16)]  # only the changed set was trained again
+    assert second.probe["raw_pixels"] == 0.5
+    np.testing.assert_array_equal(
+        second.features["efficientnet_lite0_112"], first.features["efficientnet_lite0_112"]
+    )
+    np.testing.assert_array_equal(second.batch_fixed_steps, first.batch_fixed_steps)
 
 
 def test_per_class_subset_and_simulation():
