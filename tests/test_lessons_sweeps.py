@@ -61,6 +61,7 @@ def test_transfer_sweep_and_explorer(fs):
     }
     sw = L2.transfer_sweep(
         sets,
+        gaussian_mixture_features(3, 400, 200, 16, 4, 3.0),
         epsilons=[1.0, math.inf],
         batch_sizes=[100, 400],
         batch_epochs=2,
@@ -107,17 +108,19 @@ def test_transfer_sweep_reuses_unchanged_feature_sets(fs, monkeypatch):
     }
     p = dict(epsilons=[1.0, math.inf], batch_sizes=[100, 400], batch_epochs=1, batch_steps=2)
     p.update(num_seeds=1, init_scales=[0.0])
-    first = L2.transfer_sweep(sets, **p)
+    batch = gaussian_mixture_features(3, 400, 200, 16, 4, 3.0)
+    first = L2.transfer_sweep(sets, batch, **p)
     probed = []
     monkeypatch.setattr(L2, "linear_probe_accuracy", lambda x, *a: probed.append(x.shape) or 0.5)
     changed = {**sets, "raw_pixels": gaussian_mixture_features(2, 400, 200, 16, 4, 1.5)}
-    second = L2.transfer_sweep(changed, **p)
+    second = L2.transfer_sweep(changed, batch, **p)
     assert probed == [(400, 16)]  # only the changed set was trained again
     assert second.probe["raw_pixels"] == 0.5
     np.testing.assert_array_equal(
         second.features["efficientnet_lite0_112"], first.features["efficientnet_lite0_112"]
     )
     np.testing.assert_array_equal(second.batch_fixed_steps, first.batch_fixed_steps)
+    np.testing.assert_array_equal(second.init, first.init)
 
 
 def test_per_class_subset_and_simulation():

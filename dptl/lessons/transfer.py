@@ -1,7 +1,9 @@
 """Lesson 2: transfer learning and DP-SGD on the last layer.
 
-Cached sweep (``python -m dptl.lessons.precompute transfer``), on the common 10,000
-training / 10,000 test Fashion-MNIST images of :func:`dptl.data.load_comparison`:
+Cached sweep (``python -m dptl.lessons.precompute transfer``). The feature comparison runs on
+the common 10,000 training / 10,000 test Fashion-MNIST images of
+:func:`dptl.data.load_comparison` (the comparison files hold those rows only); the batch and
+init studies on all 60,000 training rows of the shipped 112-px set (:func:`dptl.data.load_shipped`):
 
 - **features**: for every feature set (raw pixels, random-weights network, the ImageNet
   network at 32 px and at 112 px), the test accuracy of full-batch DP-GD at its defaults
@@ -9,10 +11,10 @@ training / 10,000 test Fashion-MNIST images of :func:`dptl.data.load_comparison`
   epsilon = inf its non-private counterpart, learning rate 64, 300 steps) for every epsilon
   and seed, and the non-private linear probe (:func:`dptl.features.linear_probe_accuracy`,
   L-BFGS to convergence) as the features' reference;
-- **batch**: on the 112-px features, Poisson-subsampled DP-SGD at one fixed setting
+- **batch**: on the 60,000-row 112-px set, Poisson-subsampled DP-SGD at one fixed setting
   (momentum 0.9, DP-GD's private learning rate 4) for every batch size, at a fixed number
   of epochs (steps = epochs * n / B) and at a fixed number of steps;
-- **init**: on the 112-px features, DP-GD at its defaults from a zero last layer and from
+- **init**: on the 60,000-row 112-px set, DP-GD at its defaults from a zero last layer and from
   random ones.
 
 Every number is one call of :func:`dptl.solvers.sweep.privacy_utility`, the solvers' own
@@ -28,8 +30,8 @@ import jax
 import numpy as np
 import plotly.graph_objects as go
 
-from dptl.data import load_comparison
-from dptl.data.shipped import COMPARISON_TRAIN, COMPARISONS
+from dptl.data import load_comparison, load_shipped
+from dptl.data.shipped import COMPARISONS
 from dptl.features.probe import linear_probe_accuracy
 from dptl.lessons.cache import CACHE_VERSION, cached, from_json, load_cache, to_json
 from dptl.lessons.checks import beyond_spread, decided_winner, is_decided
@@ -48,6 +50,7 @@ __all__ = [
     "init_figure",
     "init_findings",
     "batch_study",
+    "load_batch_features",
     "load_feature_sets",
     "transfer_explorer",
     "transfer_sweep",
@@ -69,14 +72,14 @@ SHORT_LABELS = {
 
 # The method that compares the feature sets, at its defaults: full-batch DP-GD.
 FEATURE_METHOD = "dp_gd"
-BATCH_FEATURES = "efficientnet_lite0_112"  # the batch and init studies' feature set
 
 TRANSFER_DEFAULTS = dict(
     epsilons=[0.5, 1.0, 2.0, 4.0, 8.0, float("inf")],
     num_seeds=3,
     delta=1e-5,
     # the batch study: DP-SGD at one fixed setting, DP-GD's private optimizer and rate
-    batch_sizes=[200, 1000, 5000, COMPARISON_TRAIN],
+    # sampling rates 0.02 / 0.1 / 0.5 / 1 of the 60,000 rows (the last: full-batch DP-GD)
+    batch_sizes=[1200, 6000, 30000, 60000],
     batch_epochs=20,
     batch_steps=300,
     batch_learning_rate=PRIVATE_LEARNING_RATE,
@@ -131,6 +134,7 @@ def _batch_accuracy(key, fs, p: dict, *, batch_size, steps) -> np.ndarray:
 
 
 BATCH_KEYS = ("steps_fixed_epochs", "batch_fixed_epochs", "batch_fixed_steps")
+BATCH_DATA = "batch and init studies"  # the batch study's data in the cache's fingerprints
 
 
 def batch_study(key, fs, p: dict) -> dict:
@@ -159,8 +163,9 @@ def batch_study(key, fs, p: dict) -> dict:
     }
 
 
-def compute_transfer(sets: dict, p: dict, reuse: dict | None = None) -> dict:
-    """The sweep; ``reuse`` holds results (same parameters) for feature sets that did not
+def compute_transfer(sets: dict, batch_features, p: dict, reuse: dict | None = None) -> dict:
+    """The sweep: the feature comparison on ``sets``, the batch and init studies on
+    ``batch_features``. ``reuse`` holds results (same parameters) for data that did not
     change, so replacing one feature file retrains only on that one."""
     reuse = reuse or {}
     key = jax.random.key(p["seed"])
@@ -176,13 +181,15 @@ def compute_transfer(sets: dict, p: dict, reuse: dict | None = None) -> dict:
         out["probe"][name] = linear_probe_accuracy(fs.x_train, fs.y_train, fs.x_test, fs.y_test)
     if not out["feature_steps"]:
         out["feature_steps"] = reuse["feature_steps"]
-    fs = sets[BATCH_FEATURES]
     if "batch_fixed_steps" in reuse:
         out.update({k: reuse[k] for k in (*BATCH_KEYS, "init")})
         return out
-    out.update(batch_study(key, fs, p))
+    out.update(batch_study(key, batch_features, p))
     out["init"] = np.stack(
-        [_run(FEATURE_METHOD, key, fs, p, init_scale=s).accuracy for s in p["init_scales"]]
+        [
+            _run(FEATURE_METHOD, key, batch_features, p, init_scale=s).accuracy
+            for s in p["init_scales"]
+        ]
     )  # (I, E, S)
     return out
 
@@ -218,10 +225,31 @@ class TransferSweep:
         return self.accuracy(name, float("inf")) - self.accuracy(name, epsilon)
 
 
-def transfer_sweep(sets: dict | None = None, *, recompute=False, **overrides) -> TransferSweep:
+def load_batch_features():
+    """The batch and init studies' data: every row of the shipped 112-px set (float32)."""
+    return load_shipped().astype(np.float32)
+
+
+def transfer_sweep(
+    sets: dict | None = None, batch_features=None, *, recompute=False, **overrides
+) -> TransferSweep:
+    """Lesson 2's sweep, from its cache when the cache's spec matches.
+
+    Args:
+        sets: the comparison feature sets (default :func:`load_feature_sets`).
+        batch_features: the batch and init studies' data (default
+            :func:`load_batch_features`: all 60,000 rows of the 112-px set).
+        recompute: recompute even when the cache matches.
+        **overrides: entries of :data:`TRANSFER_DEFAULTS`.
+
+    Returns:
+        A :class:`TransferSweep`.
+    """
     p = {**TRANSFER_DEFAULTS, **overrides}
     sets = load_feature_sets() if sets is None else sets
+    batch_features = load_batch_features() if batch_features is None else batch_features
     prints = {k: fingerprint(v) for k, v in sets.items()}
+    prints[BATCH_DATA] = fingerprint(batch_features)
     spec = {"lesson": "transfer", **p, "data": prints, "runner": "dptl.solvers.sweep"}
     reuse = {}
     old = None if recompute else load_cache("transfer")
@@ -234,14 +262,19 @@ def transfer_sweep(sets: dict | None = None, *, recompute=False, **overrides) ->
         d = old["data"]
         reuse["features"] = {k: v for k, v in d["features"].items() if k in same}
         reuse["probe"], reuse["feature_steps"] = d["probe"], d["feature_steps"]
-        if BATCH_FEATURES in same:
+        if BATCH_DATA in same:
             reuse.update({k: d[k] for k in (*BATCH_KEYS, "init")})
-    data = cached("transfer", spec, lambda: compute_transfer(sets, p, reuse), recompute=recompute)
+    data = cached(
+        "transfer",
+        spec,
+        lambda: compute_transfer(sets, batch_features, p, reuse),
+        recompute=recompute,
+    )
     return TransferSweep(data, p)
 
 
 def _fmt_batch(b) -> str:
-    return f"{int(b) // 1000}k" if b % 1000 == 0 else f"{int(b)}"
+    return f"{b / 1000:g}k" if b >= 1000 else f"{int(b)}"
 
 
 def transfer_explorer(sw: TransferSweep) -> Explorer:
@@ -258,7 +291,7 @@ def transfer_explorer(sw: TransferSweep) -> Explorer:
         titles=(
             f"{label} at its defaults",
             "non-private vs private at ε",
-            "112 px, DP-SGD: batch size",
+            "112 px, 60k rows, DP-SGD: B",
         ),
     )
     for name in names:  # traces 0..F-1: private curves (no slider moves them)
@@ -318,13 +351,17 @@ def transfer_explorer(sw: TransferSweep) -> Explorer:
         row=1,
         col=3,
     )
-    # lines share a zoomed axis (bars start at zero)
-    lines = [a[finite] for a in sw.features.values()]
-    lines += [sw.batch_fixed_epochs[finite], sw.batch_fixed_steps[finite]]
-    low = min(0.5, np.floor(10 * min(a.mean(-1).min() for a in lines)) / 10)
+    # the feature curves share a zoomed axis (bars start at zero); the batch study, on all
+    # training rows, spans a few points: its own axis, in steps of 0.05 around all its values
+    low = min(0.5, np.floor(10 * min(a[finite].mean(-1).min() for a in sw.features.values())) / 10)
+    batch = np.concatenate([sw.batch_fixed_epochs.mean(-1), sw.batch_fixed_steps.mean(-1)])
     fig.update_yaxes(title_text="test accuracy", range=[low, 1], row=1, col=1)
     fig.update_yaxes(range=[0, 1], row=1, col=2)
-    fig.update_yaxes(range=[low, 1], row=1, col=3)
+    fig.update_yaxes(
+        range=[np.floor(20 * batch.min()) / 20, min(1.0, np.ceil(20 * batch.max()) / 20)],
+        row=1,
+        col=3,
+    )
     fig.update_layout(
         height=460,
         barmode="group",
@@ -344,7 +381,7 @@ def transfer_explorer(sw: TransferSweep) -> Explorer:
         gaps = ", ".join(f"{FEATURE_LABELS.get(n, n)} {sw.gap(n, eps[ei]):+.3f}" for n in names)
         return (
             f"<b>ε = {fmt_eps(eps[ei])}</b>: accuracy lost to privacy ({label}, "
-            f"{sw.feature_steps[ei]} steps): {gaps}. <b>B = {bs[bi]:,}</b> (112 px, DP-SGD): "
+            f"{sw.feature_steps[ei]} steps): {gaps}. <b>B = {bs[bi]:,}</b> (112 px, all {bs[-1]:,} rows): "
             f"{sw.params['batch_epochs']} epochs ({sw.steps_fixed_epochs[bi]:,} steps) "
             f"{by_epochs[bi]:.3f}, {sw.params['batch_steps']} steps {by_steps[bi]:.3f}"
         )
@@ -371,7 +408,8 @@ def init_figure(sw: TransferSweep) -> go.Figure:
         )
     epsilon_axis(fig, eps)
     fig.update_layout(
-        title=f"{METHODS[FEATURE_METHOD].label} at its defaults, 112-px features",
+        title=f"{METHODS[FEATURE_METHOD].label} at its defaults, 112-px features, all "
+        f"{sw.batch_sizes[-1]:,} training rows",
         yaxis=dict(title="test accuracy"),
         height=380,
     )
@@ -519,7 +557,8 @@ def findings(sw: TransferSweep, epsilon: float = 1.0):
             if monotone
             else "they do not fall at every step, so the papers' finding holds here only in part."
         ),
-        f"* Batch size (112 px, DP-SGD at learning rate {p['batch_learning_rate']:g} with "
+        f"* Batch size (112 px, all {sizes[-1]:,} training rows, DP-SGD at learning rate "
+        f"{p['batch_learning_rate']:g} with "
         f"momentum), at {p['batch_steps']} steps: "
         + _batch_sentence(sw.batch_fixed_steps[ei], sizes)
         + f". At {p['batch_epochs']} epochs: "
