@@ -46,8 +46,8 @@ from dptl.lessons.data import lesson_features
 from dptl.privacy import calibrate_noise_multiplier, epsilon_of_event, gdp_epsilon, gdp_mu
 from dptl.privacy.gdp import rdp_closed_form_mu
 from dptl.solvers import statistics
-from dptl.solvers.fc import fc_weights
-from dptl.solvers.inputs import prepare_inputs, preprocess_features
+from dptl.solvers.fc import fc_fit
+from dptl.solvers.inputs import center_features, prepare_inputs, preprocess_features
 from dptl.solvers.methods import METHODS
 from dptl.solvers.sweep import DEFAULTS, privacy_utility
 
@@ -299,10 +299,9 @@ def claim_c(ctx):
     """Batch size at a fixed number of steps vs at a fixed number of epochs (DP-SGD): lesson
     2's batch study (its committed cache, or computed now by the lesson's own function)."""
     from dptl.lessons.transfer import (
-        BATCH_FEATURES,
         TRANSFER_DEFAULTS,
         batch_study,
-        load_feature_sets,
+        load_batch_features,
         transfer_sweep,
     )
 
@@ -316,8 +315,7 @@ def claim_c(ctx):
         }
         source = "lesson 2's committed cache (`dptl/lessons/cache/transfer.json`)"
     else:
-        fs = load_feature_sets([BATCH_FEATURES])[BATCH_FEATURES]
-        res = batch_study(jax.random.key(p["seed"]), fs, p)
+        res = batch_study(jax.random.key(p["seed"]), load_batch_features(), p)
         source = "computed now (as lesson 2's batch study)"
     batches, epochs, fixed_steps = p["batch_sizes"], p["batch_epochs"], p["batch_steps"]
     n = batches[-1]
@@ -389,17 +387,32 @@ def claim_c(ctx):
         )
     else:
         verdict = "not decided at fixed steps (within the seeds' spread)"
+    # fixed epochs: the smallest batch (the most steps) above every other, beyond the spread
+    smallest_win = [
+        _eps(e)
+        for j, e in enumerate(eps)
+        if best_ep[j] == 0 and all(beyond(fe[0, j], fe[i, j]) for i in range(1, len(batches)))
+    ]
     if len(middle_win) == len(eps):
         verdict += (
             "; at fixed epochs a middle batch wins: the smallest takes many noisy steps, the "
             "full batch too few"
         )
-    elif middle_win:
-        verdict += f"; at fixed epochs a middle batch wins at ε = {', '.join(middle_win)}"
+    elif len(smallest_win) == len(eps):
+        verdict += "; at fixed epochs the smallest batch (the most steps) wins"
+    elif middle_win or smallest_win:
+        verdict += "; at fixed epochs " + "; ".join(
+            part
+            for part in (
+                middle_win and f"a middle batch wins at ε = {', '.join(middle_win)}",
+                smallest_win and f"the smallest batch wins at ε = {', '.join(smallest_win)}",
+            )
+            if part
+        )
     else:
-        verdict += "; at fixed epochs no middle batch wins beyond the seeds' spread"
+        verdict += "; at fixed epochs no batch size wins beyond the seeds' spread"
     body = (
-        f"112-px features, the 10,000-image comparison subset (`load_comparison`), DP-SGD "
+        f"The shipped 112-px features, all {n:,} training rows, DP-SGD "
         f"(Poisson, PLD; full batch = DP-GD, exact GDP) at one fixed setting, DP-GD's private "
         f"optimizer and rate (momentum 0.9, lr {p['batch_learning_rate']:g}); only the batch "
         f"size and the step budget vary. Fixed epochs: steps = {epochs} n / B. Mean ± std over "
@@ -525,7 +538,7 @@ def claim_d(ctx):
 
 
 def _final_and_newton(ctx, recompute):
-    """The lessons' all-methods sweep (fc) and DP-Newton sweep, 8000 training rows."""
+    """The lessons' all-methods sweep (fc) and DP-Newton sweep, on their ``num_train`` rows."""
     from dptl.lessons.fc import FC_DEFAULTS, compute_final, final_sweep
     from dptl.lessons.newton import NEWTON_DEFAULTS, compute_newton, newton_sweep
 
@@ -902,19 +915,20 @@ def claim_i(ctx):
             )
             run = fc_run.hyperparameters
             for s in range(SEEDS):
-                w, _ = fc_weights(
+                w, _, center = fc_fit(
                     keys[c, s],
                     xc,
                     yc,
-                    *fc_run.noise_stds,
+                    fc_run.noise_stds,
                     run["grad_clip"],
                     run["ridge"],
                     run["learning_rate"],
                     steps=run["steps"],
                     loss=run["loss"],
                 )
-                val[c, s] = float(np.mean(np.argmax(np.asarray(xv @ w), 1) == yva))
-                test[c, s] = float(np.mean(np.argmax(np.asarray(xt @ w), 1) == fs.y_test))
+                for scores, x_rows, labels in ((val, xv, yva), (test, xt, fs.y_test)):
+                    x_rows = x_rows if center is None else center_features(x_rows, center)
+                    scores[c, s] = float(np.mean(np.argmax(np.asarray(x_rows @ w), 1) == labels))
         runs[(t, name)] = dict(epsilon=e, val=val, test=test)
     rng = np.random.default_rng(0)
     default_idx = TUNE_GRID.index(

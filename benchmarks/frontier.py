@@ -45,6 +45,7 @@ GRIDS = {
         "steps": [10, 20, 50],
         "cov_share": [0.1, 0.3],
         "learning_rate": [0.5, 1.0],
+        "center_share": [0.0, 0.05],
     },
 }
 # The non-private counterpart's frontier (eps = inf): no noise, so the grids reach further

@@ -56,13 +56,20 @@ def _clipped_grad(w, x, y, clip, link):
     return x.T @ (r * np.minimum(1, clip / np.maximum(norms, 1e-30))[:, None])
 
 
+def _center(x, c):
+    """Rows x_i - c rescaled to norm 1 (DP-FC's centring; features have norm C = 1)."""
+    z = x - c
+    return (z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-30)).astype(np.float32)
+
+
 def numpy_fit(method, rng, x, y, args, hp):
+    """(weights, centre or None) of one point."""
     n, d = x.shape
     k = y.shape[1]
     if method == "dp_least_squares":
         cov_std, xty_std, ridge = args
         a = _psd(x.T @ x + _sym_noise(rng, d, cov_std)) + ridge * np.eye(d)
-        return np.linalg.solve(a, x.T @ y + rng.normal(0, xty_std, (d, k)))
+        return np.linalg.solve(a, x.T @ y + rng.normal(0, xty_std, (d, k))), None
     w = np.zeros((d, k), np.float32)  # float32 like x: a float64 w would upcast x every step
     if method == "dp_gd":
         (std,) = args
@@ -73,8 +80,12 @@ def numpy_fit(method, rng, x, y, args, hp):
             g = (_clipped_grad(w, x, y, hp["grad_clip"], "softmax") + noise) / n
             trace = g + momentum * trace
             w = w - hp["learning_rate"] * trace
-        return w
-    s1, s2, ridge = args
+        return w, None
+    s1, s2, *center_std, ridge = args
+    center = None
+    if center_std:  # DP-FC's centre: the noisy feature sum over n, the rows centred on it
+        center = (x.sum(0) + rng.normal(0, center_std[0], d)) / n
+        x = _center(x, center)
     if method == "dp_fc":  # the ridge damps the preconditioner only
         bound = {"softmax": 0.5, "ova": 0.25}[hp["loss"]]
         pre = bound * _psd(x.T @ x + _sym_noise(rng, d, s1)) + ridge * np.eye(d)
@@ -92,7 +103,7 @@ def numpy_fit(method, rng, x, y, args, hp):
                 h = (x * (p[:, c] * (1 - p[:, c]))[:, None]).T @ x
                 h = _psd(h + _sym_noise(rng, d, s1)) + ridge * np.eye(d)
                 w[:, c] -= hp["learning_rate"] * np.linalg.solve(h, g[:, c])
-    return w
+    return w, center
 
 
 def numpy_sweep(method, x, y1h, x_test, y_test, seeds):
@@ -103,8 +114,9 @@ def numpy_sweep(method, x, y1h, x_test, y_test, seeds):
         hp = plan.hyperparameters
         args = plan.noise_stds + ((hp["ridge"],) if "ridge" in hp else ())
         for s in range(seeds):
-            w = numpy_fit(method, np.random.default_rng(1000 * e + s), x, y1h, args, hp)
-            acc[e, s] = np.mean(np.argmax(x_test @ w, 1) == y_test)
+            w, c = numpy_fit(method, np.random.default_rng(1000 * e + s), x, y1h, args, hp)
+            xt = x_test if c is None else _center(x_test, c)
+            acc[e, s] = np.mean(np.argmax(xt @ w, 1) == y_test)
     return acc
 
 
@@ -141,15 +153,14 @@ def sweep_work(n, d, k, steps):
 
     Products of X with columns (all points' K columns, or K at w = 0): 2 n d columns flops.
     A Gram or Hessian: its lower triangle, n d (d + 1) flops. What depends on the data alone
-    (X^T X, X^T Y, the gradient and Hessians at w = 0) is counted once; solves and
-    elementwise work are not counted.
+    (X^T X, X^T Y, the gradient and Hessians at w = 0) is counted once; DP-FC centres the
+    rows on each point's own noisy mean, so its X^T X and first gradient are per point.
+    Solves and elementwise work are not counted.
     """
     points = len(steps["dp_least_squares"])
     product, gram = 2 * n * d * k, n * d * (d + 1)  # one point's product; a Gram
     first_grad = 2 * 2 * n * d * k  # at w = 0, shared by every point
-    later = {
-        m: sum(t - 1 for t in steps[m]) for m in ("dp_newton", "dp_fc")
-    }  # steps after the first
+    later = {"dp_newton": sum(t - 1 for t in steps["dp_newton"])}  # steps after the first
     work = {
         "dp_least_squares": (2 * n * d * k, gram, points),
         "dp_gd": (sum(steps["dp_gd"]) * 2 * product, 0, 0),
@@ -158,7 +169,7 @@ def sweep_work(n, d, k, steps):
             gram + later["dp_newton"] * k * gram,
             sum(steps["dp_newton"]) * k,
         ),
-        "dp_fc": (first_grad + later["dp_fc"] * 2 * product, gram, points),
+        "dp_fc": (sum(steps["dp_fc"]) * 2 * product, points * gram, points),
     }
     return {m: (p / 1e9, g / 1e9, e) for m, (p, g, e) in work.items()}
 

@@ -75,18 +75,21 @@ def read_archive(
     path: str | os.PathLike,
     *,
     format_name: str,
-    version: int,
+    version: int | tuple[int, ...],
     members: Sequence[str],
     what: str,
     error: type[ValueError],
     missing_hint: str = "",
+    optional: Sequence[str] = (),
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read and check an archive of format ``format_name`` / ``version``.
 
     Args:
         path: the file.
-        format_name, version: what the header's "format" and "version" must say.
+        format_name, version: what the header's "format" and "version" must say (a tuple:
+            the versions this dptl reads).
         members: the arrays the file must hold (returned in this order).
+        optional: arrays returned too where the file holds them.
         what: the kind of file in error messages ("dptl feature file").
         error: the exception raised for a corrupt, foreign or inconsistent file.
         missing_hint: appended to the message when the file does not exist.
@@ -113,7 +116,7 @@ def read_archive(
                 )
             blob = bytes(npz[HEADER_MEMBER])
             missing = [m for m in members if m not in found]
-            arrays = {m: npz[m] for m in members if m in found}
+            arrays = {m: npz[m] for m in (*members, *optional) if m in found}
     except error:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as err:
@@ -132,10 +135,11 @@ def read_archive(
             f"{path} is not a {what}: its format is {header.get('format')!r}, "
             f"expected {format_name!r}"
         )
-    if header.get("version") != version:
+    versions = version if isinstance(version, tuple) else (version,)
+    if header.get("version") not in versions:
         raise error(
             f"{path} is {format_name} version {header.get('version')!r}; "
-            f"this dptl reads version {version}"
+            f"this dptl reads version {' or '.join(map(str, versions))}"
         )
     if missing:
         raise error(f"{path} lacks the arrays {missing}")

@@ -8,10 +8,13 @@ member          dtype / shape   meaning
 ==============  ==============  =====================================================
 ``weights``     float32 (d, K)  logits = preprocess(features) @ weights + bias
 ``bias``        float32 (K,)
+``center``      float32 (d,)    DP-FC's released noisy feature mean, where it centred
+                                (version 2; logits then use preprocess(features, center))
 ``__dptl__``    uint8           UTF-8 JSON header (below)
 ==============  ==============  =====================================================
 
-The header ``{"format": "dptl-model", "version": 1, ...}`` holds ``class_names`` (public),
+The header ``{"format": "dptl-model", "version": 2, ...}`` (version 1 files, which have no
+``center``, are read too) holds ``class_names`` (public),
 ``head`` (method, feature preprocessing and its norm C), ``backbone`` (name, weights,
 resolution, layer and width the features came from: what a prediction on images must run),
 ``privacy`` (epsilon, delta, the neighbouring relation, the accountant, every release with
@@ -53,7 +56,8 @@ __all__ = [
 ]
 
 MODEL_FORMAT = "dptl-model"
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 2: the optional ``center`` (an older dptl would ignore it and mispredict)
+READ_VERSIONS = (1, 2)
 _ARRAYS = ("weights", "bias")
 # What a feature file's metadata must say for its rows to be this model's inputs.
 BACKBONE_FIELDS = ("backbone", "weights", "resolution", "layer", "dim")
@@ -67,7 +71,8 @@ class ModelFileError(ValueError):
 class PrivateModel:
     """A private last layer with everything needed to use it and to state its guarantee.
 
-    logits = preprocess_features(features, feature_norm, preprocess) @ weights + bias.
+    logits = preprocess_features(features, feature_norm, preprocess, center) @ weights + bias
+    (``center``: the released noisy feature mean a centred DP-FC model trained on, or None).
     """
 
     weights: np.ndarray  # (d, K) float32
@@ -79,13 +84,24 @@ class PrivateModel:
     backbone: dict[str, Any]  # BACKBONE_FIELDS (+ compute_dtype, preprocessing) or {}
     privacy: PrivacySpent
     training: dict[str, Any] = dataclasses.field(default_factory=dict)
+    center: np.ndarray | None = None  # (d,) float32
     dptl_version: str = dptl.__version__
+    format_version: int = MODEL_VERSION  # as read (a version-1 file keeps its checksum)
 
     def __post_init__(self):
         w = np.asarray(self.weights, np.float32)
         b = np.asarray(self.bias, np.float32)
         object.__setattr__(self, "weights", w)
         object.__setattr__(self, "bias", b)
+        if self.center is not None:
+            if self.format_version < 2:
+                raise ModelFileError("a version-1 model file cannot hold a centre")
+            c = np.asarray(self.center, np.float32)
+            object.__setattr__(self, "center", c)
+            if c.shape != (w.shape[0],) or not np.all(np.isfinite(c)):
+                raise ModelFileError(
+                    f"the centre must be {w.shape[0]} finite numbers, got shape {c.shape}"
+                )
         object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
         if w.ndim != 2 or b.shape != (w.shape[1],):
             raise ModelFileError(f"weights (d, K) and bias (K,) expected, got {w.shape}, {b.shape}")
@@ -132,6 +148,7 @@ class PrivateModel:
             method=result.method,
             feature_norm=float(result.feature_norm),
             preprocess=result.preprocess,
+            center=None if result.center is None else np.asarray(result.center),
             backbone=backbone,
             privacy=result.privacy,
             training={
@@ -160,7 +177,7 @@ class PrivateModel:
         x = np.asarray(features, np.float32)
         if x.ndim != 2 or x.shape[1] != self.dim:
             raise ValueError(f"features must be (N, {self.dim}), got {x.shape}")
-        xp = preprocess_features(x, self.feature_norm, self.preprocess)
+        xp = preprocess_features(x, self.feature_norm, self.preprocess, self.center)
         return np.asarray(xp @ self.weights + self.bias)
 
     def probabilities(self, features) -> np.ndarray:
@@ -207,7 +224,7 @@ class PrivateModel:
         p = self.privacy
         return {
             "format": MODEL_FORMAT,
-            "version": MODEL_VERSION,
+            "version": self.format_version,
             "class_names": list(self.class_names),
             "head": {
                 "method": self.method,
@@ -227,15 +244,19 @@ class PrivateModel:
             "dptl_version": self.dptl_version,
         }
 
+    def _arrays(self) -> dict[str, np.ndarray]:
+        arrays = {"weights": self.weights, "bias": self.bias}
+        return arrays if self.center is None else {**arrays, "center": self.center}
+
     def checksum(self) -> str:
         """SHA-256 over the arrays and the canonical JSON of :meth:`header`."""
         extra = json.dumps(self.header(), sort_keys=True).encode()
-        return arrays_sha256({"weights": self.weights, "bias": self.bias}, extra)
+        return arrays_sha256(self._arrays(), extra)
 
     def save(self, path: str | os.PathLike) -> str:
         """Write the model file atomically; return its checksum."""
         digest = self.checksum()
-        arrays = {"weights": self.weights, "bias": self.bias}
+        arrays = self._arrays()
         write_archive(path, arrays, {**self.header(), "sha256": digest})
         return digest
 
@@ -251,8 +272,9 @@ class PrivateModel:
         header, arrays = read_archive(
             path,
             format_name=MODEL_FORMAT,
-            version=MODEL_VERSION,
+            version=READ_VERSIONS,
             members=_ARRAYS,
+            optional=("center",),
             what="dptl model file",
             error=ModelFileError,
             missing_hint="; `dptl train` writes one",
@@ -279,6 +301,8 @@ class PrivateModel:
                 backbone=dict(header["backbone"]),
                 privacy=privacy,
                 training=dict(header["training"]),
+                center=arrays.get("center"),
+                format_version=int(header["version"]),
                 dptl_version=str(header["dptl_version"]),
             )
         except ModelFileError as err:

@@ -173,7 +173,16 @@ def model_report_html(
                 ["backbone weights", bb.get("weights", "not recorded")],
                 ["resolution (px)", bb.get("resolution", "not recorded")],
                 ["feature layer (width)", f"{bb.get('layer', '?')} ({model.dim})"],
-                ["feature preprocessing", f"{model.preprocess} to norm C = {model.feature_norm:g}"],
+                [
+                    "feature preprocessing",
+                    f"{model.preprocess} to norm C = {model.feature_norm:g}"
+                    + (
+                        ""
+                        if model.center is None
+                        else ", then centred on the released noisy feature mean and rescaled "
+                        "to norm C"
+                    ),
+                ],
                 ["training rows n (public)", model.training.get("num_train", "?")],
                 ["training dataset", model.training.get("dataset", "")],
                 ["why this solver", model.training.get("method_choice", "")],

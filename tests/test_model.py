@@ -72,6 +72,23 @@ def test_saved_model_predicts_as_the_result_and_keeps_its_privacy_record(
     np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
 
 
+def test_a_centred_model_keeps_its_centre_and_version_1_files_still_load(features, tmp_path):
+    """DP-FC's released centre travels in the file (version 2) and is applied at prediction;
+    a version-1 file (no centre) still loads with its own checksum."""
+    res, model = _model(features, "dp_fc")
+    assert res.center is not None and model.format_version == 2
+    model.save(tmp_path / "c.npz")
+    loaded = PrivateModel.load(tmp_path / "c.npz")
+    np.testing.assert_array_equal(loaded.center, np.asarray(res.center, np.float32))
+    uncentred = dataclasses.replace(model, center=None, format_version=1)
+    digest = uncentred.save(tmp_path / "v1.npz")
+    old = PrivateModel.load(tmp_path / "v1.npz")
+    assert old.format_version == 1 and old.center is None and old.checksum() == digest
+    assert not np.allclose(old.logits(features.x_test), loaded.logits(features.x_test))
+    with pytest.raises(ModelFileError, match="version-1 model file cannot hold a centre"):
+        dataclasses.replace(model, format_version=1)
+
+
 def test_the_file_runs_no_code_and_holds_no_pickle(features, tmp_path):
     _, model = _model(features)
     path = tmp_path / "m.npz"
@@ -192,20 +209,18 @@ def _frontier_files():
 
 # The one measured cell where the rule's pick is more than a point below the best default,
 # and by how much (stated in dptl.solvers.choice's docstring and in the pick's reason).
-_KNOWN_SHORTFALLS = {("efficientnet_lite0_112", 0.1): 0.0105}
-
-
 @pytest.mark.parametrize("path", _frontier_files(), ids=lambda p: p.stem)
 def test_the_auto_rule_picks_the_best_measured_default(path):
     """``choose_method`` agrees with the measurements it cites: its pick's default accuracy
-    is the best, or within 1 point of the best, in every measured cell but the stated one."""
+    is the best in every measured private cell and within 0.2 points of the best without
+    privacy."""
     data = json.loads(path.read_text())
     n = 60_000 if data["features"] == "efficientnet_lite0_112" else 10_000
     for e, eps in enumerate([*data["epsilons"], math.inf]):
         means = {m: v["default_mean"][e] for m, v in data["methods"].items()}
         pick = choose_method(num_examples=n, num_classes=10, epsilon=eps, delta=data["delta"])
         assert "within the measured range" in pick.reason
-        slack = max(0.01, _KNOWN_SHORTFALLS.get((data["features"], eps), 0.0))
+        slack = 0.002 if math.isinf(eps) else 0.0
         assert means[pick.method] >= max(means.values()) - slack, (eps, means, pick)
 
 

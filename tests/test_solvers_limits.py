@@ -117,9 +117,10 @@ def test_dp_gd_is_plain_gradient_descent_on_mean_softmax_cross_entropy(data):
 
 @pytest.mark.parametrize("loss", ["softmax", "ova"])
 def test_dp_fc_is_the_covariance_preconditioned_step(data, loss):
-    """w <- w - lr (c X^T X + r I)^{-1} P X^T (p(X w) - Y), from zero: softmax p, c = 1/2 and
-    P the projection onto zero-sum columns; one-vs-all sigmoid p, c = 1/4 and P = I. The
-    ridge r damps the preconditioner only (no penalty on the loss)."""
+    """w <- w - lr (c X^T X + r I)^{-1} P X^T (p(X w) - Y), from zero, X the rows centred on
+    their mean and rescaled to norm C: softmax p, c = 1/2 and P the projection onto zero-sum
+    columns; one-vs-all sigmoid p, c = 1/4 and P = I. The ridge r damps the preconditioner
+    only (no penalty on the loss)."""
     x32, y, y1h, x = data
     lr, ridge, steps = 0.7, 0.2, STEPS["dp_fc"]
     res = dp_fc(
@@ -136,6 +137,10 @@ def test_dp_fc_is_the_covariance_preconditioned_step(data, loss):
         grad_clip=NO_CLIP,
     )
     _no_noise(res)
+    # without noise the centre is the exact mean, and the rows are centred and rescaled to C
+    np.testing.assert_allclose(res.center, x.mean(axis=0), rtol=1e-5, atol=1e-6)
+    x = x - x.mean(axis=0)
+    x = C * x / np.linalg.norm(x, axis=1, keepdims=True)
     c, link = (0.5, _softmax) if loss == "softmax" else (0.25, _sigmoid)
     precond = c * x.T @ x + ridge * np.eye(D)
     w = np.zeros((D, K))

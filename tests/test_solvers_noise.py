@@ -37,7 +37,7 @@ from _solver_cases import (  # noqa: E402
 )
 
 from dptl.solvers import dp_fc, dp_least_squares, dp_newton, dp_sgd, statistics
-from dptl.solvers.fc import fc_weights
+from dptl.solvers.fc import fc_center, fc_weights, noisy_feature_mean
 from dptl.solvers.inputs import prepare_inputs
 from dptl.solvers.least_squares import least_squares_weights
 from dptl.solvers.newton import newton_weights
@@ -277,7 +277,10 @@ def test_gradient_noise_on_zero_features_has_the_stated_std(solver):
     is checked in test_fc_softmax_noise_is_projected_onto_zero_sum_columns)."""
     x = np.zeros((N, D), np.float32)
     y = np.arange(N) % K
-    fn = functools.partial(dp_fc, loss="ova", learning_rate=1.0) if solver == "dp_fc" else dp_newton
+    # DP-FC uncentred: centred zero rows would be the centre's noise direction (the centre's
+    # noise is checked in test_fc_center_noise_has_the_stated_std)
+    fc = functools.partial(dp_fc, loss="ova", learning_rate=1.0, center_share=0.0)
+    fn = fc if solver == "dp_fc" else dp_newton
     kw = dict(
         epsilon=1.0,
         delta=DELTA,
@@ -428,6 +431,25 @@ def test_same_key_same_result_other_key_other_result(solver):
     assert np.all(np.isfinite(np.asarray(first.weights)))
 
 
+def test_fc_center_noise_has_the_stated_std():
+    """DP-FC's centre: n c - sum_i x_i is the feature-sum release's noise, N(0, s^2 I) with
+    the stated s, independent across coordinates and fresh for every key (the key that
+    draws it is split off before the covariance and the steps: test below)."""
+    res = standard_run("dp_fc")
+    std = release(res, "feature sum (centre)").noise_std
+    x, y = standard_data()
+    xp, y1h, _ = prepare_inputs(x, y, K, FEATURE_NORM, "normalize")
+    xc, yc = statistics.shard_rows(xp, y1h)
+    total = np.asarray(xp, np.float64).sum(0)
+    keys = jax.random.split(jax.random.key(7), 400)
+    means = jax.vmap(lambda k: noisy_feature_mean(k, xc, yc, std))(keys)
+    noise = N * np.asarray(means, np.float64) - total
+    _std_ok(noise, std)
+    for i in range(D):
+        for j in range(i):
+            _uncorrelated(noise[:, i : i + 1], noise[:, j : j + 1], f"centre {i}, {j}")
+
+
 def test_solvers_pass_their_stated_noise_stds_to_the_cores():
     """Each solver's weights are its pure core's at the stated noise stds (same key), so the
     core-level noise checks above apply to the stds reported in result.privacy."""
@@ -438,9 +460,16 @@ def test_solvers_pass_their_stated_noise_stds_to_the_cores():
     for name, core in [("dp_fc", fc_weights), ("dp_newton", newton_weights)]:
         res = standard_run(name)
         stds = [r.noise_std for r in res.privacy.releases]
+        k, x_rows = key, xc
+        if name == "dp_fc":  # the centre first, with its own key, then the core on the rows
+            cov_std, grad_std, center_std = stds
+            stds = [cov_std, grad_std]
+            k, k_center = jax.random.split(key)
+            center, x_rows = fc_center(k_center, xc, yc, center_std, FEATURE_NORM)
+            np.testing.assert_allclose(res.center, center, rtol=1e-5, atol=1e-7)
         expect = core(
-            key,
-            xc,
+            k,
+            x_rows,
             yc,
             *stds,
             GRAD_CLIP,

@@ -40,7 +40,11 @@ EXPECTED_RELEASES = {
         ("one-vs-all Hessians", math.sqrt(K) * C**2 / 4, STEPS["dp_newton"]),
         ("clipped gradient sum", G, STEPS["dp_newton"]),
     ],
-    "dp_fc": [("feature covariance X^T X", C**2, 1), ("clipped gradient sum", G, STEPS["dp_fc"])],
+    "dp_fc": [
+        ("feature covariance X^T X", C**2, 1),
+        ("clipped gradient sum", G, STEPS["dp_fc"]),
+        ("feature sum (centre)", C, 1),
+    ],
 }
 
 
@@ -109,10 +113,13 @@ def test_budget_split_between_matrix_and_vector_releases(solver, share):
             grad_clip=G,
             **kw,
         )
-    first, second = res.privacy.releases
+    first, second, *center = res.privacy.releases  # DP-FC: the centre's share is its own
+    center_share = res.config.get("center_share", 0.0)
+    assert len(center) == (solver == "dp_fc") and (solver != "dp_fc" or center_share > 0)
     mu2 = _mu(res.privacy.releases) ** 2
     assert _mu([first]) ** 2 / mu2 == pytest.approx(share, rel=1e-9)
-    assert _mu([second]) ** 2 / mu2 == pytest.approx(1 - share, rel=1e-9)
+    assert _mu([second]) ** 2 / mu2 == pytest.approx(1 - share - center_share, rel=1e-9)
+    assert _mu(center) ** 2 / mu2 == pytest.approx(center_share, rel=1e-9)
     assert res.epsilon == pytest.approx(EPSILON, rel=1e-6)
 
 

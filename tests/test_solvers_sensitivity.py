@@ -25,6 +25,7 @@ from _solver_cases import GRAD_CLIP as G  # noqa: E402
 from _solver_cases import K, release, standard_run  # noqa: E402
 
 from dptl.solvers import statistics
+from dptl.solvers.fc import fc_center
 from dptl.solvers.inputs import prepare_inputs
 from dptl.solvers.logistic import clipped_gradient_sum, clipped_gradient_sum_chunked, ova_hessians
 
@@ -47,6 +48,7 @@ def stated():
         "newton_grad": release(newton, "clipped gradient sum").sensitivity,
         "fc_gram": release(fc, "feature covariance X^T X").sensitivity,
         "fc_grad": release(fc, "clipped gradient sum").sensitivity,
+        "fc_center": release(fc, "feature sum (centre)").sensitivity,
     }
 
 
@@ -58,6 +60,7 @@ def test_stated_sensitivities_are_the_closed_forms(stated):
     assert stated["softmax_grad"] == pytest.approx(G)
     assert stated["newton_grad"] == pytest.approx(G)
     assert stated["fc_grad"] == pytest.approx(G)
+    assert stated["fc_center"] == pytest.approx(C)
     assert stated["ova_hessians"] == pytest.approx(math.sqrt(K) * C**2 / 4)
 
 
@@ -130,6 +133,25 @@ def test_sufficient_statistics_move_at_most_their_sensitivity(stated, preprocess
     # the extreme example ends up with norm exactly C, so X^T Y moves by exactly C
     assert worst["cross"] == pytest.approx(stated["cross"], rel=RTOL)
     assert worst["class_grams"] == pytest.approx(stated["class_grams"], rel=RTOL)
+
+
+@pytest.mark.parametrize("preprocess", PREPROCESS)
+def test_feature_sum_moves_at_most_c_and_centred_rows_have_norm_c(stated, preprocess):
+    """DP-FC's centre release, sum_i x_i, moves by the extra row's norm (<= C, attained by
+    the extreme example); given the released centre every row is rescaled to norm C (padding
+    rows stay zero), so the covariance and gradient releases keep their sensitivities."""
+    feature_sum = jax.jit(lambda xc: statistics.chunked_sum(lambda x: x.sum(axis=0), xc))
+    moves = []
+    for xc, _, xc2, yc2, _ in _neighbours(preprocess):
+        moves.append(_move(feature_sum(xc), feature_sum(xc2)))
+        center, centred = fc_center(jax.random.key(0), xc2, yc2, 0.0, C)  # the exact mean
+        norms = np.asarray(jnp.linalg.norm(centred, axis=-1))
+        rows = np.asarray(yc2.sum(-1)) > 0
+        assert center.shape == (D,) and rows.sum() == N + 1 < rows.size  # padding present
+        np.testing.assert_allclose(norms[rows], C, rtol=1e-5)
+        assert np.all(norms[~rows] == 0)
+    assert max(moves) <= stated["fc_center"] * (1 + RTOL)
+    assert max(moves) == pytest.approx(stated["fc_center"], rel=RTOL)
 
 
 @pytest.mark.parametrize("preprocess", PREPROCESS)

@@ -157,6 +157,9 @@ SPECIFIC = {
         (dict(steps=0), ValueError, "steps must be >= 1"),
         (dict(ridge=-1.0), ValueError, "ridge must be >= 0"),
         (dict(cov_share=0.0), ValueError, r"cov_share must be in \(0, 1\)"),
+        (dict(center_share=-0.1), ValueError, r"center_share must be in \[0, 1\)"),
+        (dict(center_share=1.0), ValueError, r"center_share must be in \[0, 1\)"),
+        (dict(cov_share=0.96), ValueError, "cov_share \\+ center_share must be < 1"),
     ],
 }
 

@@ -16,7 +16,7 @@ from dptl.data import FeatureSet, list_image_files, read_image
 from dptl.features import extract, get_backbone
 from dptl.lessons.own_images import demo_folder
 from dptl.model import PrivateModel
-from dptl.solvers import METHODS, dp_sgd
+from dptl.solvers import METHODS, dp_fc
 
 RESOLUTION = 32
 
@@ -44,11 +44,12 @@ def test_train_saves_what_the_solver_returns_in_memory(trained, capsys):
     fs = FeatureSet.load(trained["features"])
     assert "T-shirt-top" in fs.class_names and fs.num_classes == 10  # sorted folder names
     assert fs.metadata["dataset"].startswith("folder:") and "split" in fs.metadata
-    res = dp_sgd(
+    res = dp_fc(
         jax.random.key(0), fs.x_train, fs.y_train, epsilon=2.0, num_classes=fs.num_classes
-    )  # --method auto at n = 100, K = 10, eps = 2 is full-batch DP-GD
+    )  # --method auto is DP-FC
     model = PrivateModel.load(trained["model"])
-    assert model.method == "dp_gd" and model.privacy == res.privacy
+    assert model.method == "dp_fc" and model.privacy == res.privacy
+    np.testing.assert_allclose(model.center, np.asarray(res.center), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(model.weights, np.asarray(res.weights), rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(model.predict(fs.x_test), res.predict(fs.x_test))
     assert model.backbone["weights"] == "random(key_data=[0, 0])"
@@ -160,10 +161,10 @@ def test_train_on_a_float16_feature_file_matches_the_solver_on_its_float32_copy(
     argv = ["train", "--features", str(tmp_path / "f16.npz"), "--epsilon", "1", "--seed", "0"]
     assert main([*argv, "--out", str(tmp_path / "m.npz")]) == 0
     x = fs.x_train.astype("float32")
-    res = dp_sgd(jax.random.key(0), x, fs.y_train, epsilon=1.0, num_classes=3)
-    np.testing.assert_allclose(
-        PrivateModel.load(tmp_path / "m.npz").weights, res.weights, atol=1e-6
-    )
+    res = dp_fc(jax.random.key(0), x, fs.y_train, epsilon=1.0, num_classes=3)  # auto: DP-FC
+    model = PrivateModel.load(tmp_path / "m.npz")
+    np.testing.assert_allclose(model.weights, res.weights, atol=1e-6)
+    np.testing.assert_allclose(model.center, res.center, atol=1e-6)
 
 
 def test_a_model_for_another_backbone_width_is_refused(trained, tmp_path):

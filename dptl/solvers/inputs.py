@@ -13,6 +13,7 @@ from dptl.privacy import clip_rows, normalize_rows
 
 __all__ = [
     "PREPROCESSING",
+    "center_features",
     "default_ridge",
     "prepare_inputs",
     "preprocess_features",
@@ -22,18 +23,35 @@ __all__ = [
 PREPROCESSING = ("normalize", "clip")
 
 
-def preprocess_features(x, feature_norm: float = 1.0, preprocess: str = "normalize") -> jax.Array:
-    """Per-example map to ||x|| <= feature_norm: "normalize" (= norm) or "clip" (<= norm).
+def preprocess_features(
+    x, feature_norm: float = 1.0, preprocess: str = "normalize", center=None
+) -> jax.Array:
+    """Per-example map to ||x|| <= feature_norm: "normalize" (= norm) or "clip" (<= norm),
+    then, where a model has a ``center``, :func:`center_features`.
 
     Each row is transformed on its own, with no statistic of other rows, so this is not a
-    release and costs no privacy. Safe for every finite input: norms are computed after an
-    exact power-of-two rescaling of each row, so no row overflows or underflows (see
+    release and costs no privacy (a ``center`` is a release of its own, accounted where it
+    is made). Safe for every finite input: norms are computed after an exact power-of-two
+    rescaling of each row, so no row overflows or underflows (see
     :func:`dptl.privacy.normalize_rows`); the result is float32.
     """
     if preprocess not in PREPROCESSING:
         raise ValueError(f"preprocess must be one of {PREPROCESSING}, got {preprocess!r}")
-    return (
+    xp = (
         normalize_rows(x, feature_norm) if preprocess == "normalize" else clip_rows(x, feature_norm)
+    )
+    return xp if center is None else center_features(xp, center, feature_norm)
+
+
+def center_features(x, center, feature_norm: float = 1.0) -> jax.Array:
+    """Rows x_i - c rescaled to norm ``feature_norm`` (a row equal to c becomes zero).
+
+    ``c`` is a released noisy feature mean (DP-FC's :func:`dptl.solvers.fc.noisy_feature_mean`):
+    given c the map is per example, so every later release keeps its sensitivity
+    (||x_i'|| = C) and the composition accounts for c.
+    """
+    return normalize_rows(
+        jnp.asarray(x, jnp.float32) - jnp.asarray(center, jnp.float32), feature_norm
     )
 
 

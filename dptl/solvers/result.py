@@ -21,6 +21,9 @@ __all__ = ["LastLayerResult"]
 class LastLayerResult:
     """A trained last layer: logits = preprocess(x) @ weights + bias.
 
+    ``preprocess`` maps each row to norm ``feature_norm`` ("normalize") or at most it
+    ("clip"), then, where ``center`` is set (DP-FC's released noisy feature mean), to
+    x - center rescaled to that norm (:func:`dptl.solvers.inputs.preprocess_features`).
     ``privacy`` says what was released and the (epsilon, delta) it cost; ``history`` holds
     per-step values where the method has steps (all post-processing of private releases).
     """
@@ -31,6 +34,7 @@ class LastLayerResult:
     privacy: PrivacySpent
     feature_norm: float = 1.0
     preprocess: str = "normalize"
+    center: jax.Array | None = None  # (d,): a released noisy feature mean, or None
     history: dict[str, Any] = dataclasses.field(default_factory=dict)
     config: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -59,7 +63,8 @@ class LastLayerResult:
             raise ValueError(
                 f"x has {x.shape[1]} features but the model expects {self.weights.shape[0]}"
             )
-        return preprocess_features(x, self.feature_norm, self.preprocess) @ self.weights + self.bias
+        xp = preprocess_features(x, self.feature_norm, self.preprocess, self.center)
+        return xp @ self.weights + self.bias
 
     def predict(self, x) -> np.ndarray:
         return np.asarray(jnp.argmax(self.logits(x), axis=-1))

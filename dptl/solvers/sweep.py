@@ -26,7 +26,7 @@ from dptl.privacy import PrivacySpent
 from dptl.solvers import dpsgd, fc, newton, statistics
 from dptl.solvers.dpsgd import dpsgd_weights, physical_chunk
 from dptl.solvers.fc_sgd import fc_sgd_core
-from dptl.solvers.inputs import prepare_inputs, preprocess_features
+from dptl.solvers.inputs import center_features, prepare_inputs, preprocess_features
 from dptl.solvers.least_squares import least_squares_weights
 from dptl.solvers.methods import METHODS
 from dptl.solvers.newton import newton_grid_weights
@@ -108,9 +108,9 @@ def _static(plan):
     return tuple(sorted((k, v) for k, v in plan.hyperparameters.items() if k != "ridge"))
 
 
-def _point_weights(method, hp, n, data, key, *per_epsilon):
-    """Weights of one (epsilon, seed) point of every method but DP-Newton: the method's pure
-    core, as its solver calls it.
+def _point_weights(method, hp, n, data, key, *per_epsilon, feature_norm=1.0):
+    """(weights, centre) of one (epsilon, seed) point of every method but DP-Newton: the
+    method's pure core, as its solver calls it. The centre is None but for a centring DP-FC.
 
     The data travel as arguments, never as closed-over constants: XLA would otherwise
     constant-fold X^T X and the like at compile time, which takes minutes.
@@ -132,37 +132,40 @@ def _point_weights(method, hp, n, data, key, *per_epsilon):
             sampling_rate=q,
             num_examples=n,
             physical_batch_size=physical_chunk(q, n),
-        )[0]
+        )[0], None
     if method == "dp_least_squares":
         xc, yc = data
         # per-class Grams do not depend on the noise: under vmap XLA computes them once
         grams = statistics.class_grams(xc, yc) if hp["alpha"] != 1.0 else None
-        return least_squares_weights(
+        weights = least_squares_weights(
             key, xc, yc, *per_epsilon, alpha=hp["alpha"], class_grams=grams
         )
+        return weights, None
     if method == "dp_fc":
         xc, yc = data
-        cov_std, grad_std, ridge = per_epsilon
-        return fc.fc_weights(
+        *stds, ridge = per_epsilon
+        weights, _, center = fc.fc_fit(
             key,
             xc,
             yc,
-            cov_std,
-            grad_std,
+            stds,
             hp["grad_clip"],
             ridge,
             hp["learning_rate"],
             steps=hp["steps"],
             loss=hp["loss"],
-        )[0]
+            feature_norm=feature_norm,
+        )
+        return weights, center
     if method == "dp_fc_sgd":
-        return fc_sgd_core(key, data, *per_epsilon, hyperparameters=hp, num_examples=n)[0]
+        return fc_sgd_core(key, data, *per_epsilon, hyperparameters=hp, num_examples=n)[0], None
     raise ValueError(f"no point-by-point core for {method!r} (DP-Newton: newton_grid_weights)")
 
 
-@functools.partial(jax.jit, static_argnames=("method", "hp_items", "n"))
-def _grid_weights(data, keys, per_eps, *, method, hp_items, n):
-    """Weights (E, S, d, K) of a whole grid in one program: vmap over seeds, then epsilons.
+@functools.partial(jax.jit, static_argnames=("method", "hp_items", "n", "feature_norm"))
+def _grid_weights(data, keys, per_eps, *, method, hp_items, n, feature_norm):
+    """Weights (E, S, d, K) and centres ((E, S, d) or None) of a whole grid in one program:
+    vmap over seeds, then epsilons.
 
     Statistics of the data alone (X^T X, X^T Y, the first gradient at w = 0) are not
     batched, so XLA computes them once for all points. Compiled once per method, shape and
@@ -171,7 +174,7 @@ def _grid_weights(data, keys, per_eps, *, method, hp_items, n):
     hp = dict(hp_items)
 
     def point(key, *args):
-        return _point_weights(method, hp, n, data, key, *args)
+        return _point_weights(method, hp, n, data, key, *args, feature_norm=feature_norm)
 
     seeds = jax.vmap(point, in_axes=(0,) + (None,) * len(per_eps))
     return jax.vmap(seeds, in_axes=(0,) + (0,) * len(per_eps))(keys, *per_eps)
@@ -244,15 +247,18 @@ def privacy_utility(
     groups: dict[tuple, list[int]] = {}
     for e, plan in enumerate(plans):
         groups.setdefault(_static(plan), []).append(e)
-    weights = [None] * len(epsilons)
+    weights, centers = [None] * len(epsilons), [None] * len(epsilons)
     for static, idx in groups.items():
         per_eps = [
             jnp.asarray(col, jnp.float32)
             for col in zip(*(_traced(plans[e]) for e in idx), strict=True)
         ]
-        w = _group_weights(method, dict(static), n, data, keys[np.asarray(idx)], per_eps)
+        w, c = _group_weights(
+            method, dict(static), n, data, keys[np.asarray(idx)], per_eps, feature_norm
+        )
         for j, e in enumerate(idx):
             weights[e] = w[j]
+            centers[e] = None if c is None else c[j]
     weights = jnp.stack(weights)
     finite = np.asarray(jnp.all(jnp.isfinite(weights), axis=(-2, -1)))
     if not finite.all():
@@ -261,7 +267,13 @@ def privacy_utility(
             f"{method} produced non-finite weights at epsilon {epsilons[e]}; lower the "
             "learning rate or raise the ridge"
         )
-    acc = np.asarray(jnp.mean(jnp.argmax(xt @ weights, axis=-1) == yt, axis=-1), dtype=float)
+    if centers[0] is None:
+        acc = np.asarray(jnp.mean(jnp.argmax(xt @ weights, axis=-1) == yt, axis=-1), dtype=float)
+    else:
+        acc = np.asarray(
+            _centered_accuracy(xt, yt, weights, jnp.stack(centers), feature_norm=feature_norm),
+            dtype=float,
+        )
     return SweepResult(
         method=method,
         epsilons=epsilons,
@@ -272,12 +284,34 @@ def privacy_utility(
     )
 
 
-def _group_weights(method, hp, n, data, keys, per_eps):
-    """Weights (E, S, d, K) of the epsilons of one group (same static hyperparameters)."""
+@functools.partial(jax.jit, static_argnames=("feature_norm",))
+def _centered_accuracy(xt, yt, weights, centers, *, feature_norm):
+    """Test accuracy (E, S) of centred models: each point's rows centred on its own centre
+    (the model's preprocessing), one point at a time (no (E, S, N, d) intermediate)."""
+
+    def one(point):
+        w, c = point
+        return jnp.mean(jnp.argmax(center_features(xt, c, feature_norm) @ w, axis=-1) == yt)
+
+    flat = (weights.reshape(-1, *weights.shape[2:]), centers.reshape(-1, centers.shape[-1]))
+    return jax.lax.map(one, flat).reshape(weights.shape[:2])
+
+
+def _group_weights(method, hp, n, data, keys, per_eps, feature_norm):
+    """Weights (E, S, d, K) and centres ((E, S, d) or None) of the epsilons of one group
+    (same static hyperparameters)."""
     num_seeds = keys.shape[1]
     if method in _BATCHED:
         hp_items = tuple(sorted(hp.items()))
-        return _grid_weights(data, keys, tuple(per_eps), method=method, hp_items=hp_items, n=n)
+        return _grid_weights(
+            data,
+            keys,
+            tuple(per_eps),
+            method=method,
+            hp_items=hp_items,
+            n=n,
+            feature_norm=feature_norm,
+        )
     if method == "dp_newton":
         # one program, batched over the points but for the Hessians (newton_grid_weights)
         xc, yc = data
@@ -292,16 +326,13 @@ def _group_weights(method, hp, n, data, keys, per_eps):
             ridge,
             hp["learning_rate"],
             steps=hp["steps"],
-        ).reshape(*keys.shape, xc.shape[-1], yc.shape[-1])
+        ).reshape(*keys.shape, xc.shape[-1], yc.shape[-1]), None
     # DP-FC-SGD: each point runs the jit-compiled core, compiled once and reused.
-    return jnp.stack(
+    weights = [
         [
-            jnp.stack(
-                [
-                    _point_weights(method, hp, n, data, keys[e, s], *(a[e] for a in per_eps))
-                    for s in range(num_seeds)
-                ]
-            )
-            for e in range(keys.shape[0])
+            _point_weights(method, hp, n, data, keys[e, s], *(a[e] for a in per_eps))[0]
+            for s in range(num_seeds)
         ]
-    )
+        for e in range(keys.shape[0])
+    ]
+    return jnp.stack([jnp.stack(row) for row in weights]), None
