@@ -90,7 +90,7 @@ def resolve_method(
     Explicit names pass through; "auto" is :func:`choose_method`. The options are the
     method's defaults; where a default batch is larger than n they make it full batch
     (``defaults_for``: ``dp_sgd`` is then DP-GD, ``dp_fc_sgd`` DP-FC with the one-vs-all
-    loss), and the reason says so. Reads public quantities only.
+    loss, uncentred), and the reason says so. Reads public quantities only.
     """
     if method == "auto":
         choice = choose_method(

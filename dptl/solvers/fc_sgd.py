@@ -18,8 +18,8 @@ SelfComposedDpEvent(PoissonSampledDpEvent(q, GaussianDpEvent(sigma)), T)]), acco
 ``dp_accounting`` (PLD by default). The covariance gets the same noise as DP-FC with the same
 ``cov_share`` (that share of the GDP budget mu^2); sigma is then the smallest noise
 multiplier that keeps the composition within (epsilon, delta). With q = 1 this is exactly
-DP-FC with the one-vs-all loss and the same settings (exact GDP accounting, same releases,
-same weights for the same key).
+DP-FC with the one-vs-all loss, no centring (``center_share=0``) and the same settings
+(exact GDP accounting, same releases, same weights for the same key).
 """
 
 from __future__ import annotations
@@ -129,8 +129,8 @@ def fc_sgd_releases(
     The covariance X^T X (sensitivity C^2) gets the noise of DP-FC at ``cov_share``; the
     clipped gradient sum (sensitivity G) is released ``steps`` times at sampling rate
     q = batch_size / num_examples with the smallest noise that fits the rest. ``batch_size
-    = None`` (q = 1) is DP-FC itself (one-vs-all): :func:`dptl.solvers.fc.fc_releases`,
-    exact GDP.
+    = None`` (q = 1) is DP-FC itself (one-vs-all, uncentred):
+    :func:`dptl.solvers.fc.fc_releases`, exact GDP.
     """
     if accountant not in _ACCOUNTANTS:
         raise ValueError(f"accountant must be one of {_ACCOUNTANTS}, got {accountant!r}")
@@ -372,7 +372,8 @@ def dp_fc_sgd(
     Releases (add/remove one): X^T X once (sensitivity C^2, DP-FC's noise at ``cov_share``)
     and ``steps`` times the clipped gradient sum of a Poisson sample with rate
     q = batch_size / n (sensitivity ``grad_clip``); accounted with ``accountant`` ("pld" or
-    "rdp"). ``batch_size=None`` is full batch, identical to ``dp_fc(loss="ova")``.
+    "rdp"). ``batch_size=None`` is full batch, identical to ``dp_fc(loss="ova",
+    center_share=0)``.
     ``batch_size`` larger than n is an error (q would exceed 1). ``tail_average`` returns
     the mean of the iterates of the second half of the steps (post-processing, free).
 

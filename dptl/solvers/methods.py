@@ -157,7 +157,7 @@ def defaults_for(method: str, num_examples: int) -> tuple[dict[str, Any], str]:
 
     A default batch larger than n cannot be sampled: the batch becomes None (full batch),
     where the plan's rules give ``dp_sgd`` DP-GD's settings and ``dp_fc_sgd`` is DP-FC with
-    the one-vs-all loss. Reads the public n only.
+    the one-vs-all loss and no centring. Reads the public n only.
 
     Args:
         method: a key of :data:`METHODS`.
