@@ -224,7 +224,8 @@ def summary_table(sw: FinalSweep) -> go.Figure:
             [f"{sw.methods[m][i].mean():.3f} ± {sw.methods[m][i].std():.3f}" for m in sw.methods]
         )
     fig = go.Figure(go.Table(header=dict(values=header), cells=dict(values=cols)))
-    fig.update_layout(height=260, margin=dict(t=10, b=10, l=10, r=10))
+    # room for every row: at a notebook's width the "mean ± std" cells wrap to two lines
+    fig.update_layout(height=60 + 50 * len(sw.methods), margin=dict(t=10, b=10, l=10, r=10))
     return fig
 
 
