@@ -41,7 +41,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dptl.lessons.cache import to_json
-from dptl.lessons.checks import beyond_spread
+from dptl.lessons.checks import beyond_spread, gap_rank_correlation, pretraining_verdict
 from dptl.lessons.data import lesson_features
 from dptl.privacy import calibrate_noise_multiplier, epsilon_of_event, gdp_epsilon, gdp_mu
 from dptl.privacy.gdp import rdp_closed_form_mu
@@ -182,10 +182,8 @@ def claim_a(ctx):
     fig.update_layout(title="(a) accuracy lost to privacy, by feature quality", height=420)
     # Verdict: Spearman correlation, over the four feature sets, between the quality of the
     # features (non-private accuracy) and the gap; -1 = the better the features, the smaller
-    # the gap, in every (method, epsilon) cell.
-    from scipy.stats import spearmanr
-
-    rhos = [float(spearmanr(np.arange(len(g)), g).statistic) for _, _, g, _ in verdict_bits]
+    # the gap, in every (method, epsilon) cell. Lesson 2 decides by the same rule.
+    rhos = [gap_rank_correlation(g) for _, _, g, _ in verdict_bits]
     best_smallest = sum(g[-1] <= min(g) + 1e-9 for _, _, g, _ in verdict_bits)
     total = len(verdict_bits)
     order = sorted(names, key=lambda k: out["dp_gd"][k][-1].mean())
@@ -197,15 +195,9 @@ def claim_a(ctx):
         + ", ".join(f"{out['dp_fc'][k][-1].mean() - out['dp_fc'][k][i1].mean():.3f}" for k in order)
         + f"; mean Spearman(quality, gap) {np.mean(rhos):+.2f}"
     )
-    verdict = (
-        "holds"
-        if np.mean(rhos) <= -0.8
-        else "partly holds"
-        if np.mean(rhos) < -0.2
-        else "does not hold"
-    )
+    verdict = pretraining_verdict(float(np.mean(rhos)))
     body = (
-        "Four feature sets of the same 10,000 training / 10,000 test images "
+        "Four feature sets of the same 60,000 training / 10,000 test images "
         "(`dptl.data.load_comparison`), ordered by the method's own non-private accuracy "
         "(worst to best). Cells: mean test accuracy over 3 seeds (gap to the same method "
         "without privacy). Both at their defaults, rules resolved per ε (DP-GD: full batch, "

@@ -1,7 +1,8 @@
 """Every method's defaults beside its frontier, and the accuracy targets, on the shipped set.
 
     python benchmarks/frontier.py [--methods least_squares dp_gd dp_sgd newton fc] [--seeds 3]
-                                  [--features efficientnet_lite0_112] [--out FILE]
+                                  [--features efficientnet_lite0_112] [--num-train N]
+                                  [--out FILE]
 
 - **defaults**: the method as a user calls it (``dptl.solvers.sweep.DEFAULTS``, rules
   resolved per epsilon), trained on all 60,000 training rows, scored on the test set;
@@ -16,6 +17,10 @@
   its own frontier over ``NONPRIVATE_GRIDS`` (chosen on the same held-out rows).
 
 The targets of the issue on solver defaults are printed next to the measured values.
+
+``--num-train N`` keeps the first N training rows (all test rows): the comparison sets'
+reports (``docs/results/frontier_<features>.json``) were measured on their first 10,000
+rows (``--num-train 10000``), a second n for ``--method auto``'s rule.
 """
 
 from __future__ import annotations
@@ -108,15 +113,19 @@ def main():
         help="a shipped feature set (dptl.data.SHIPPED), e.g. efficientnet_lite0_32",
     )
     parser.add_argument(
+        "--num-train", type=int, default=None, help="the first N training rows (default: all)"
+    )
+    parser.add_argument(
         "--out", default=None, help="JSON report (default docs/results/frontier[_<features>].json)"
     )
     args = parser.parse_args()
-    fs = load_shipped(args.features).astype("float32")
+    fs = load_shipped(args.features).subset(args.num_train).astype("float32")
     main_set = args.features == "efficientnet_lite0_112"
     out = args.out or f"docs/results/frontier{'' if main_set else '_' + args.features}.json"
     print(f"{fs!r}")
     report = {
         "features": args.features,
+        "num_train": fs.num_train,
         "epsilons": EPSILONS,
         "delta": DELTA,
         "seeds": args.seeds,
@@ -161,9 +170,10 @@ def main():
             f"{100 * (f_inf[0] - d.mean[-1]):>6.2f}  {f_inf[2]}  (non-private counterpart)"
         )
     print("\n* frontier: tuned on held-out training rows, NOT PRIVATE (see the docstring)")
-    if Path(out).exists():  # a run of some methods keeps the others' results
-        kept = json.loads(Path(out).read_text())["methods"]
-        report["methods"] = {**{m: r for m, r in kept.items() if m in GRIDS}, **report["methods"]}
+    kept = json.loads(Path(out).read_text()) if Path(out).exists() else {}
+    if kept.get("num_train") == fs.num_train:  # a run of some methods keeps the others'
+        kept = {m: r for m, r in kept["methods"].items() if m in GRIDS}
+        report["methods"] = {**kept, **report["methods"]}
     if not main_set:  # the targets are for the main set
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps(report, indent=1, default=str))

@@ -106,3 +106,16 @@ def test_decided_winner_needs_a_lead_beyond_the_seeds_spread():
         decided_winner({"a": [0.80, 0.84], "b": [0.79, 0.80]})  # lead 0.025, spread 0.025
     assert is_decided({"a": [0.800, 0.800], "b": [0.797, 0.797]}) is None  # under half a point
     assert is_decided({"a": [0.1, 0.1], "b": [0.5, 0.5], "c": [0.2, 0.2]}) == "b"
+
+
+def test_pretraining_verdict_reads_the_order_of_the_gaps():
+    """Lesson 2 and claim (a) decide "better pretraining shrinks the gap" by one rule."""
+    from dptl.lessons.checks import gap_rank_correlation, pretraining_verdict
+
+    assert gap_rank_correlation([0.04, 0.03, 0.02, 0.01]) == pytest.approx(-1.0)
+    assert pretraining_verdict(gap_rank_correlation([0.04, 0.03, 0.02, 0.01])) == "holds"
+    assert pretraining_verdict(-0.4) == "partly holds"
+    # lesson 2's gaps at eps 1 on the full data: up, up, down
+    assert pretraining_verdict(gap_rank_correlation([0.020, 0.029, 0.041, 0.023])) == (
+        "does not hold"
+    )

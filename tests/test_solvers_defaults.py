@@ -87,6 +87,26 @@ def test_dp_gd_default_learning_rate_rule():
     assert sub.config["learning_rate"] == dpsgd.NONPRIVATE_SGD_LEARNING_RATE
 
 
+def test_dp_fc_ridge_rule_and_its_lower_bound():
+    """DP-FC's ridge rule: the covariance noise's spectral scale plus the tiny floor, and at
+    least RIDGE_MINIMUM C^2, which acts without privacy only (at every lesson's and target's
+    epsilon, up to 200 here, the noise term is larger)."""
+    d, c = 320, 2.0
+    for n in (200, 800, 60_000):
+        for eps in (0.1, 1.0, 8.0, 200.0):
+            plan = fc.fc_plan(eps, 1e-5, num_examples=n, dim=d, feature_norm=c)
+            noise_rule = plan.noise_stds[0] * math.sqrt(d) + 1e-4 * n * c**2 / d
+            assert plan.hyperparameters["ridge"] == pytest.approx(noise_rule)
+            assert noise_rule > fc.RIDGE_MINIMUM * c**2
+        plan = fc.fc_plan(math.inf, 1e-5, num_examples=n, dim=d, feature_norm=c)
+        floor = max(1e-4 * n * c**2 / d, fc.RIDGE_MINIMUM * c**2)
+        assert plan.hyperparameters["ridge"] == pytest.approx(floor)
+    assert fc.RIDGE_MINIMUM == 0.1  # benchmarks/tune_defaults.py --only-ridge-minimum
+    assert (
+        fc.fc_plan(math.inf, 1e-5, num_examples=800, dim=d, ridge=0.0).hyperparameters["ridge"] == 0
+    )
+
+
 def test_subsampled_dp_sgd_default_learning_rate_rule():
     assert METHODS["dp_sgd"].defaults["learning_rate"] is None  # the rule
     assert dpsgd.default_sgd_learning_rate(10_000, 0.1, 1e-5) == 1.0  # n mu = 325

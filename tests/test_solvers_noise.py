@@ -37,7 +37,7 @@ from _solver_cases import (  # noqa: E402
 )
 
 from dptl.solvers import dp_fc, dp_least_squares, dp_newton, dp_sgd, statistics
-from dptl.solvers.fc import fc_center, fc_weights, noisy_feature_mean
+from dptl.solvers.fc import fc_weights, noisy_feature_mean
 from dptl.solvers.inputs import prepare_inputs
 from dptl.solvers.least_squares import least_squares_weights
 from dptl.solvers.newton import newton_weights
@@ -460,23 +460,24 @@ def test_solvers_pass_their_stated_noise_stds_to_the_cores():
     for name, core in [("dp_fc", fc_weights), ("dp_newton", newton_weights)]:
         res = standard_run(name)
         stds = [r.noise_std for r in res.privacy.releases]
-        k, x_rows = key, xc
-        if name == "dp_fc":  # the centre first, with its own key, then the core on the rows
+        k, centring = key, {}
+        if name == "dp_fc":  # the centre first, with its own key, then the core with it
             cov_std, grad_std, center_std = stds
             stds = [cov_std, grad_std]
             k, k_center = jax.random.split(key)
-            center, x_rows = fc_center(k_center, xc, yc, center_std, FEATURE_NORM)
+            center = noisy_feature_mean(k_center, xc, yc, center_std)
             np.testing.assert_allclose(res.center, center, rtol=1e-5, atol=1e-7)
+            centring = {"center": center, "feature_norm": FEATURE_NORM}
         expect = core(
             k,
-            x_rows,
+            xc,
             yc,
             *stds,
             GRAD_CLIP,
             res.config["ridge"],
             res.config["learning_rate"],
             steps=STEPS[name],
-            **({"loss": res.config["loss"]} if name == "dp_fc" else {}),
+            **({"loss": res.config["loss"], **centring} if name == "dp_fc" else {}),
         )[0]
         np.testing.assert_allclose(res.weights, expect, rtol=1e-5, atol=1e-7)
     # (plain least squares is checked against its stated stds at the solver level above)

@@ -25,7 +25,7 @@ from _solver_cases import GRAD_CLIP as G  # noqa: E402
 from _solver_cases import K, release, standard_run  # noqa: E402
 
 from dptl.solvers import statistics
-from dptl.solvers.fc import fc_center
+from dptl.solvers.fc import fc_centering, noisy_feature_mean
 from dptl.solvers.inputs import prepare_inputs
 from dptl.solvers.logistic import clipped_gradient_sum, clipped_gradient_sum_chunked, ova_hessians
 
@@ -144,8 +144,10 @@ def test_feature_sum_moves_at_most_c_and_centred_rows_have_norm_c(stated, prepro
     moves = []
     for xc, _, xc2, yc2, _ in _neighbours(preprocess):
         moves.append(_move(feature_sum(xc), feature_sum(xc2)))
-        center, centred = fc_center(jax.random.key(0), xc2, yc2, 0.0, C)  # the exact mean
-        norms = np.asarray(jnp.linalg.norm(centred, axis=-1))
+        center = noisy_feature_mean(jax.random.key(0), xc2, yc2, 0.0)  # the exact mean
+        _, scale, row_norms = fc_centering(xc2, yc2, center, C)
+        norms = np.asarray(jnp.linalg.norm(scale[..., None] * (xc2 - center), axis=-1))
+        np.testing.assert_allclose(norms, np.asarray(row_norms), rtol=1e-5)  # as the steps use
         rows = np.asarray(yc2.sum(-1)) > 0
         assert center.shape == (D,) and rows.sum() == N + 1 < rows.size  # padding present
         np.testing.assert_allclose(norms[rows], C, rtol=1e-5)

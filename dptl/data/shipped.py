@@ -11,8 +11,8 @@ name                                  what                                      
 ``raw_pixels``                        the 784 pixel values / 255                  computed
 ====================================  =========================================  ========
 
-The two comparison files hold the first 10,000 training images and all 10,000 test
-images; ``load_comparison`` trims the others to the same rows so the sets compare fairly.
+Every set holds all 60,000 training and 10,000 test images, in the dataset's order, so the
+sets compare on the same rows.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ __all__ = [
 
 SHIPPED = {
     "efficientnet_lite0_112": "fashion_mnist_efficientnet_lite0_112.npz",
-    "efficientnet_lite0_32": "fashion_mnist_efficientnet_lite0_32_10k.npz",
-    "efficientnet_lite0_random_112": "fashion_mnist_efficientnet_lite0_random_112_10k.npz",
+    "efficientnet_lite0_32": "fashion_mnist_efficientnet_lite0_32.npz",
+    "efficientnet_lite0_random_112": "fashion_mnist_efficientnet_lite0_random_112.npz",
     "sklearn_digits_efficientnet_lite0_112": "sklearn_digits_efficientnet_lite0_112.npz",
 }
 COMPARISONS = (
@@ -45,7 +45,6 @@ COMPARISONS = (
     "efficientnet_lite0_32",
     "efficientnet_lite0_112",
 )
-COMPARISON_TRAIN = 10_000
 
 
 def shipped_dir() -> Path:
@@ -84,9 +83,10 @@ def raw_pixel_features(num_train: int | None = None, num_test: int | None = None
 
 
 def load_comparison(name: str) -> FeatureSet:
-    """One of ``COMPARISONS`` on the common rows: first 10,000 train, all 10,000 test."""
+    """One of ``COMPARISONS``: all 60,000 training and 10,000 test images, the same rows in
+    every set."""
     if name == "raw_pixels":
-        return raw_pixel_features(COMPARISON_TRAIN)
+        return raw_pixel_features()
     if name not in COMPARISONS:
         raise ValueError(f"unknown comparison {name!r}; choose one of {list(COMPARISONS)}")
-    return load_shipped(name).subset(COMPARISON_TRAIN)
+    return load_shipped(name)

@@ -17,7 +17,9 @@ __all__ = [
     "check",
     "check_choice",
     "decided_winner",
+    "gap_rank_correlation",
     "is_decided",
+    "pretraining_verdict",
 ]
 
 
@@ -115,3 +117,22 @@ def is_decided(per_seed: dict, *, margin: float = 2.0) -> str | None:
         return decided_winner(per_seed, margin=margin)
     except UndecidedError:
         return None
+
+
+def gap_rank_correlation(gaps_by_quality) -> float:
+    """The Spearman correlation between the features' rank and their privacy gap
+    (non-private minus private accuracy), the gaps listed from the worst features to the
+    best: -1 when the better the features, the smaller the gap, at every step."""
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    gaps = np.asarray(gaps_by_quality, dtype=float)
+    return float(spearmanr(np.arange(len(gaps)), gaps).statistic)
+
+
+def pretraining_verdict(rho: float) -> str:
+    """The papers' "better pretraining shrinks the privacy gap", from
+    :func:`gap_rank_correlation` (or its mean over cells): "holds" at rho <= -0.8, "partly
+    holds" at rho < -0.2, else "does not hold". Lesson 2 and ``benchmarks/claims.py``'s
+    claim (a) decide by this one rule."""
+    return "holds" if rho <= -0.8 else "partly holds" if rho < -0.2 else "does not hold"

@@ -2,14 +2,14 @@
 
 The rule is read off the defaults-against-frontier measurements (``benchmarks/frontier.py``,
 ``docs/results/frontier*.json``) on the three shipped Fashion-MNIST feature sets (112 px
-ImageNet features with n = 60,000; 32 px ImageNet and 112 px random-weight features with
-n = 10,000; K = 10 throughout; epsilon 0.1, 1, 8 and inf, so n mu from 325 to 100,000):
-DP-FC (``dp_fc``, which centres its features on a noisy mean since 2026-11-30) is the most
-accurate default in every private cell, by up to 17 points over the next method (50.75 %
-against DP-GD's 33.59 % on the random-weight features at epsilon 0.1), and within 0.2
-points of the best without privacy (DP-GD 0.10
-above it on the 32-px set, DP-Newton 0.15 on the random-weight set). Before the centring
-the rule took full-batch DP-GD below n mu 5,600, where DP-FC was up to 3.9 points short.
+ImageNet features with n = 60,000; 32 px ImageNet and 112 px random-weight features on
+their first n = 10,000 rows; K = 10 throughout; epsilon 0.1, 1, 8 and inf, so n mu from 325
+to 100,000): DP-FC (``dp_fc``, which centres its features on a noisy mean since 2026-11-30)
+is the most accurate default in every private cell, by up to 17 points over the next method
+(50.75 % against DP-GD's 33.59 % on the random-weight features at epsilon 0.1), and without
+privacy too, by 0.02-0.05 points (since its damping's lower bound, fifth session of
+2026-11-30; before, DP-GD was 0.10 above it on the 32-px set and DP-Newton 0.18 on the
+random-weight set). Before the centring the rule took full-batch DP-GD below n mu 5,600, where DP-FC was up to 3.9 points short.
 The rule reads only public quantities (n is public under add/remove-one, K is public input,
 epsilon and delta are the user's target), so choosing by it costs no privacy. Outside the
 measured range (n below 10,000 or above 60,000, K other than 10) it is an extrapolation,
@@ -76,8 +76,8 @@ def choose_method(
     return MethodChoice(
         "dp_fc",
         f"n mu = {snr:,.0f}: DP-FC at its defaults was the most accurate method in every "
-        "measured private cell (n mu 325 to 100,000) and within 0.2 points of the best "
-        f"without privacy (docs/results/frontier*.json); {where}",
+        "measured cell (n mu 325 to 100,000, and without privacy; "
+        f"docs/results/frontier*.json); {where}",
     )
 
 

@@ -42,7 +42,7 @@ from dptl.privacy import (
     symmetric_gaussian_noise,
 )
 from dptl.solvers import statistics
-from dptl.solvers.inputs import center_features, prepare_inputs, resolve_ridge
+from dptl.solvers.inputs import center_scales, prepare_inputs, resolve_ridge
 from dptl.solvers.logistic import noisy_gradient_sum, scan_steps
 from dptl.solvers.plan import Plan
 from dptl.solvers.psd_inverse import RidgeInverse, psd_ridge_inverse
@@ -54,7 +54,7 @@ __all__ = [
     "DEFAULTS",
     "LOSSES",
     "dp_fc",
-    "fc_center",
+    "fc_centering",
     "fc_fit",
     "fc_plan",
     "fc_releases",
@@ -76,7 +76,7 @@ CENTER_SHARE = 0.05
 # the same backbone), never on Fashion-MNIST: the one setting with the best mean accuracy
 # over four deployments (n, epsilon). The same 50 steps serve at epsilon = inf (the
 # non-private frontier's step count). ridge None means the rule default_ridge(n, d,
-# covariance noise std, C, noise_multiple=RIDGE_NOISE_MULTIPLE).
+# covariance noise std, C, noise_multiple=RIDGE_NOISE_MULTIPLE, minimum=RIDGE_MINIMUM).
 DEFAULTS = {
     "loss": "softmax",
     "steps": 50,
@@ -87,6 +87,12 @@ DEFAULTS = {
     "ridge": None,
 }
 RIDGE_NOISE_MULTIPLE = 1.0
+# The damping's lower bound, in units of C^2 (one example's x x^T), chosen by
+# benchmarks/tune_defaults.py (--only-ridge-minimum) on the public set without privacy at
+# n = 200 to 1,437: the covariance noise's scale is larger at every private target, so it
+# acts only without privacy (or at an epsilon so large the noise is negligible), where the
+# tiny floor 1e-4 n C^2 / d let 50 nearly Newton steps over-fit a few hundred rows.
+RIDGE_MINIMUM = 0.1
 
 
 def fc_releases(
@@ -140,8 +146,8 @@ def fc_plan(
     """The releases and resolved hyperparameters of :func:`dp_fc`.
 
     ``ridge=None`` is the rule ``default_ridge(n, d, covariance noise std, C,
-    noise_multiple=RIDGE_NOISE_MULTIPLE)``. ``num_classes`` is unused (the releases' noise
-    does not depend on K).
+    noise_multiple=RIDGE_NOISE_MULTIPLE, minimum=RIDGE_MINIMUM)``. ``num_classes`` is unused
+    (the releases' noise does not depend on K).
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
@@ -162,6 +168,7 @@ def fc_plan(
         noise_std=releases[0].noise_std,
         feature_norm=feature_norm,
         noise_multiple=RIDGE_NOISE_MULTIPLE,
+        minimum=RIDGE_MINIMUM,
     )
     return Plan(
         hyperparameters={
@@ -186,38 +193,72 @@ def noisy_feature_mean(key, xc, yc, std) -> jax.Array:
     return (total + gaussian_noise(key, total.shape, std, dtype=xc.dtype)) / n
 
 
-def fc_center(key, xc, yc, center_std, feature_norm):
-    """DP-FC's centring: the noisy mean c (:func:`noisy_feature_mean`) and the rows
-    x_i - c rescaled to norm C (:func:`center_features`); padding rows stay zero."""
-    center = noisy_feature_mean(key, xc, yc, center_std)
-    rows = jnp.sum(yc, axis=-1, keepdims=True) > 0
-    return center, jnp.where(rows, center_features(xc, center, feature_norm), 0.0)
+def fc_centering(xc, yc, center, feature_norm):
+    """(c, s, r) for the centred rows x_i' = s_i (x_i - c) of norm r_i = C (the rows of
+    :func:`dptl.solvers.inputs.center_features`); padding rows (all-zero labels) get s_i =
+    r_i = 0. The solver keeps X and carries (c, s, r): see
+    :func:`dptl.solvers.logistic.clipped_gradient_sum`."""
+    scale = center_scales(xc, center, feature_norm, rows=jnp.sum(yc, axis=-1) > 0)
+    return center, scale, jnp.where(scale > 0, feature_norm, 0.0).astype(xc.dtype)
 
 
-def noisy_covariance(key, xc, cov_std):
-    """X^T X + N, N symmetric Gaussian: DP-FC's single release (sensitivity C^2)."""
+def noisy_covariance(key, xc, cov_std, centering=None):
+    """X'^T X' + N, N symmetric Gaussian: DP-FC's single release (sensitivity C^2). X' = X,
+    or the centred rows x_i' = s_i (x_i - c) of ``centering`` = (c, s, r)."""
     d = xc.shape[-1]
-    return statistics.gram(xc) + symmetric_gaussian_noise(key, d, cov_std, dtype=xc.dtype)
+    if centering is None:
+        gram = statistics.gram(xc)
+    else:
+        center, row_scale, _ = centering
+
+        def chunk(x, s):
+            rows = s[:, None] * (x - center)
+            return rows.T @ rows
+
+        gram = statistics.chunked_sum(chunk, xc, row_scale)
+    return gram + symmetric_gaussian_noise(key, d, cov_std, dtype=xc.dtype)
 
 
-def noisy_preconditioner_inverse(key, xc, cov_std, ridge, scale) -> RidgeInverse:
-    """(scale P(X^T X + N) + ridge I)^{-1}, factored once from :func:`noisy_covariance`."""
-    return psd_ridge_inverse(noisy_covariance(key, xc, cov_std), ridge, scale=scale)
+def noisy_preconditioner_inverse(key, xc, cov_std, ridge, scale, centering=None) -> RidgeInverse:
+    """(scale P(X'^T X' + N) + ridge I)^{-1}, factored once from :func:`noisy_covariance`."""
+    return psd_ridge_inverse(noisy_covariance(key, xc, cov_std, centering), ridge, scale=scale)
 
 
 @functools.partial(jax.jit, static_argnames=("steps", "loss"))
-def fc_weights(key, xc, yc, cov_std, grad_std, grad_clip, ridge, learning_rate, *, steps, loss):
+def fc_weights(
+    key,
+    xc,
+    yc,
+    cov_std,
+    grad_std,
+    grad_clip,
+    ridge,
+    learning_rate,
+    *,
+    steps,
+    loss,
+    center=None,
+    feature_norm=1.0,
+):
     """Pure core: one noisy covariance, then ``steps`` preconditioned noisy gradient steps.
 
-    ``loss`` is "softmax" or "ova" (see the module docstring). vmap-able over key and the
-    stds; X^T X (and the first gradient, at w = 0) are then computed once for all points.
+    ``loss`` is "softmax" or "ova" (see the module docstring). With a ``center`` c (the
+    released noisy mean) it trains on the rows x_i - c rescaled to norm ``feature_norm``,
+    carried as (c, s) beside X (:func:`fc_centering`), never materialised for the steps.
+    vmap-able over key, stds and centre; products with X (X^T X without a centre, the
+    first gradient at w = 0) are then shared by all points.
     """
     d, num_classes = xc.shape[-1], yc.shape[-1]
+    centering = None if center is None else fc_centering(xc, yc, center, feature_norm)
     k_cov, k_steps = jax.random.split(key)
-    precond_inverse = noisy_preconditioner_inverse(k_cov, xc, cov_std, ridge, CURVATURE_BOUND[loss])
+    precond_inverse = noisy_preconditioner_inverse(
+        k_cov, xc, cov_std, ridge, CURVATURE_BOUND[loss], centering
+    )
 
     def step(w, step_key):
-        grad = noisy_gradient_sum(step_key, w, xc, yc, grad_clip, grad_std, loss=loss)
+        grad = noisy_gradient_sum(
+            step_key, w, xc, yc, grad_clip, grad_std, loss=loss, centering=centering
+        )
         if loss == "softmax":  # onto the zero-sum columns: post-processing
             grad = grad - grad.mean(axis=1, keepdims=True)
         w = w - learning_rate * (precond_inverse @ grad)
@@ -232,8 +273,8 @@ def fc_fit(
 ):
     """DP-FC's whole pure core, as :func:`dp_fc`, the sweep and the benchmarks run it: the
     centre first where the plan releases one (``noise_stds`` = the plan's (covariance,
-    gradient[, feature sum]) stds; its key split off first), then :func:`fc_weights` on
-    the centred rows.
+    gradient[, feature sum]) stds; its key split off first), then :func:`fc_weights` with
+    that centre.
 
     Returns:
         (weights (d, K), history, centre (d,) or None).
@@ -242,9 +283,20 @@ def fc_fit(
     center = None
     if center_std:
         key, k_center = jax.random.split(key)
-        center, xc = fc_center(k_center, xc, yc, center_std[0], feature_norm)
+        center = noisy_feature_mean(k_center, xc, yc, center_std[0])
     w, history = fc_weights(
-        key, xc, yc, cov_std, grad_std, grad_clip, ridge, learning_rate, steps=steps, loss=loss
+        key,
+        xc,
+        yc,
+        cov_std,
+        grad_std,
+        grad_clip,
+        ridge,
+        learning_rate,
+        steps=steps,
+        loss=loss,
+        center=center,
+        feature_norm=feature_norm,
     )
     return w, history, center
 
@@ -284,8 +336,9 @@ def dp_fc(
         steps: gradient steps (each a release of the clipped gradient sum).
         learning_rate: step size of the preconditioned step (1 = majorise-minimise).
         ridge: the preconditioner's damping (not a penalty on the loss). None: the rule
-            ``default_ridge(..., noise_multiple=1)``, the covariance noise's spectral scale
-            (std sqrt(d), half the noise's norm) plus a tiny non-private floor.
+            ``default_ridge(..., noise_multiple=1, minimum=0.1)``, the covariance noise's
+            spectral scale (std sqrt(d), half the noise's norm) plus a tiny floor, and at
+            least 0.1 C^2 (which acts only without privacy or at a very large epsilon).
         cov_share, center_share, grad_clip, feature_norm, preprocess: as named.
 
     Returns:

@@ -14,6 +14,7 @@ from dptl.privacy import clip_rows, normalize_rows
 __all__ = [
     "PREPROCESSING",
     "center_features",
+    "center_scales",
     "default_ridge",
     "prepare_inputs",
     "preprocess_features",
@@ -55,6 +56,19 @@ def center_features(x, center, feature_norm: float = 1.0) -> jax.Array:
     )
 
 
+def center_scales(x, center, feature_norm: float = 1.0, rows=None) -> jax.Array:
+    """The factors s_i = C / ||x_i - c|| with which the centred rows of
+    :func:`center_features` are s_i (x_i - c), so a solver can keep x and work with (c, s).
+
+    Zero where x_i = c, and where ``rows`` (a boolean mask over the rows) is False: padding
+    rows (DP-FC's chunked layout) stay zero. Rows and centre are float32 features of norm at
+    most about C and a released noisy mean, far from float32's range.
+    """
+    dist = jnp.linalg.norm(jnp.asarray(x, jnp.float32) - center, axis=-1)
+    keep = dist > 0 if rows is None else (dist > 0) & rows
+    return jnp.where(keep, feature_norm / jnp.where(keep, dist, 1.0), 0.0)
+
+
 def prepare_inputs(x, y, num_classes, feature_norm, preprocess, *, x_name="x", y_name="y"):
     """Validate (x, y) and the public class count K; return (x preprocessed, y one-hot, K).
 
@@ -76,14 +90,19 @@ def default_ridge(
     feature_norm: float = 1.0,
     *,
     noise_multiple: float = 1.0,
+    minimum: float = 0.0,
 ) -> float:
-    """A data-independent ridge: a multiple of the noise scale of A~ plus a tiny floor.
+    """A data-independent ridge: a multiple of the noise scale of A~ plus a tiny floor, and
+    at least ``minimum`` C^2.
 
     The spectral norm of the symmetric Gaussian noise is about 2 std sqrt(d); the ridge is
     ``noise_multiple`` std sqrt(d) (half that norm by default) plus the non-private floor
-    1e-4 n C^2 / d. ``num_examples`` is treated as public.
+    1e-4 n C^2 / d, and no less than ``minimum`` C^2 (a bound in the units of one example's
+    x x^T: it matters where the noise is small, without privacy or at very large epsilon).
+    ``num_examples`` is treated as public.
     """
-    return noise_multiple * cov_std * math.sqrt(dim) + 1e-4 * num_examples * feature_norm**2 / dim
+    rule = noise_multiple * cov_std * math.sqrt(dim) + 1e-4 * num_examples * feature_norm**2 / dim
+    return max(rule, minimum * feature_norm**2)
 
 
 def resolve_ridge(
@@ -94,11 +113,17 @@ def resolve_ridge(
     noise_std: float,
     feature_norm: float = 1.0,
     noise_multiple: float = 1.0,
+    minimum: float = 0.0,
 ) -> float:
     """``ridge`` checked (>= 0), or where it is None the rule :func:`default_ridge` with the
     noise std of the matrix release it damps (public quantities only)."""
     if ridge is None:
         return default_ridge(
-            num_examples, dim, noise_std, feature_norm, noise_multiple=noise_multiple
+            num_examples,
+            dim,
+            noise_std,
+            feature_norm,
+            noise_multiple=noise_multiple,
+            minimum=minimum,
         )
     return _validate.check_nonnegative("ridge", ridge)

@@ -59,6 +59,7 @@ RULES: dict[str, Any] = {
     "dp_sgd_learning_rate_bands": [list(b) for b in dpsgd.SGD_LEARNING_RATE_BANDS],
     "dp_sgd_learning_rate_nonprivate": dpsgd.NONPRIVATE_SGD_LEARNING_RATE,
     "dp_fc_ridge_noise_multiple": fc.RIDGE_NOISE_MULTIPLE,
+    "dp_fc_ridge_minimum": fc.RIDGE_MINIMUM,
     "dp_newton_ridge_noise_multiple": newton.RIDGE_NOISE_MULTIPLE,
 }
 
