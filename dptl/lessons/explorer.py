@@ -24,6 +24,7 @@ import plotly.graph_objects as go
 __all__ = [
     "Control",
     "Explorer",
+    "distinct_style",
     "drive",
     "epsilon_axis",
     "figure_data",
@@ -51,6 +52,24 @@ def subplots(*, rows: int = 1, cols: int, titles: Sequence[str], **options) -> g
     fig.update_annotations(font_size=14)
     fig.update_layout(margin=dict(t=30 + 18 * lines))
     return fig
+
+
+# Line and marker styles told apart where curves coincide: each filled marker is small
+# enough for the next style's open ring to show around it.
+_DISTINCT_STYLES = (
+    ("solid", "circle", 9),
+    ("dash", "circle-open", 14),
+    ("dot", "square", 7),
+    ("dashdot", "diamond", 9),
+)
+
+
+def distinct_style(i: int) -> dict:
+    """``line`` and ``marker`` options for the i-th of several curves that may coincide
+    (say two feature sets within 0.002 of each other): dashes and markers differ, so every
+    curve stays visible under the others."""
+    dash, symbol, size = _DISTINCT_STYLES[i % len(_DISTINCT_STYLES)]
+    return dict(line=dict(dash=dash), marker=dict(symbol=symbol, size=size, line=dict(width=2)))
 
 
 def fmt_eps(eps: float) -> str:

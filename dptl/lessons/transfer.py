@@ -42,7 +42,14 @@ from dptl.lessons.checks import (
     pretraining_verdict,
 )
 from dptl.lessons.data import fingerprint
-from dptl.lessons.explorer import Control, Explorer, epsilon_axis, fmt_eps, subplots
+from dptl.lessons.explorer import (
+    Control,
+    Explorer,
+    distinct_style,
+    epsilon_axis,
+    fmt_eps,
+    subplots,
+)
 from dptl.solvers import METHODS
 from dptl.solvers.dpsgd import PRIVATE_LEARNING_RATE
 from dptl.solvers.sweep import privacy_utility
@@ -74,15 +81,6 @@ SHORT_LABELS = {
     "efficientnet_lite0_random_112": "random<br>network",
     "efficientnet_lite0_32": "ImageNet<br>32 px",
     "efficientnet_lite0_112": "ImageNet<br>112 px",
-}
-
-# Each feature set's line and marker in the left panel: curves that coincide (on the full
-# data the 32-px features and the raw pixels are within 0.002 at every epsilon) stay visible.
-FEATURE_STYLES = {
-    "raw_pixels": dict(dash="dot", symbol="square", size=7),
-    "efficientnet_lite0_random_112": dict(dash="solid", symbol="diamond", size=9),
-    "efficientnet_lite0_32": dict(dash="dash", symbol="circle-open", size=14),
-    "efficientnet_lite0_112": dict(dash="solid", symbol="circle", size=9),
 }
 
 # The method that compares the feature sets, at its defaults: full-batch DP-GD.
@@ -309,16 +307,14 @@ def transfer_explorer(sw: TransferSweep) -> Explorer:
             "112 px, 60k rows, DP-SGD: B",
         ),
     )
-    for name in names:  # traces 0..F-1: private curves (no slider moves them)
-        style = FEATURE_STYLES.get(name, {})
+    for i, name in enumerate(names):  # traces 0..F-1: private curves (no slider moves them)
         fig.add_scatter(
             x=xe,
             y=sw.features[name][finite].mean(-1),
             mode="lines+markers",
             name=FEATURE_LABELS.get(name, name),
             legendgroup=name,
-            line=dict(dash=style.get("dash")),
-            marker=dict(symbol=style.get("symbol"), size=style.get("size", 9), line=dict(width=2)),
+            **distinct_style(i),  # on the full data 32 px and raw pixels coincide
             row=1,
             col=1,
         )
@@ -423,6 +419,7 @@ def init_figure(sw: TransferSweep) -> go.Figure:
             error_y=dict(type="data", array=sw.init[i][finite].std(-1)),
             mode="lines+markers",
             name="zero init" if s == 0 else f"N(0, {s:g}²) init",
+            **distinct_style(i),  # zero and N(0, 0.1²) coincide
         )
     epsilon_axis(fig, eps)
     fig.update_layout(
