@@ -41,6 +41,8 @@ __all__ = [
     "per_class_subset",
 ]
 
+LS_COLOR, LOGISTIC_COLOR = "#636efa", "#ef553b"  # plotly's first two colours
+
 LL_DEFAULTS = dict(
     epsilons=[0.1, 0.5, 2.0, 8.0, float("inf")],
     settings=["real, 10 classes", "simulated, 10 classes", "simulated, 100 classes"],
@@ -217,6 +219,7 @@ def linear_logistic_explorer(sw: LinearLogisticSweep) -> Explorer:
         y=sw.accuracy(s0, n0, "dp_least_squares")[fin],
         mode="lines+markers",
         name="DP least squares",
+        line=dict(color=LS_COLOR),
         row=1,
         col=1,
     )  # 0
@@ -225,6 +228,7 @@ def linear_logistic_explorer(sw: LinearLogisticSweep) -> Explorer:
         y=sw.accuracy(s0, n0, f"logistic_{t0}")[fin],
         mode="lines+markers",
         name="DP logistic (DP-GD)",
+        line=dict(color=LOGISTIC_COLOR),
         row=1,
         col=1,
     )  # 1
@@ -232,7 +236,9 @@ def linear_logistic_explorer(sw: LinearLogisticSweep) -> Explorer:
         x=[eps[fin][0], eps[fin][-1]],
         y=[0, 0],
         mode="lines",
-        line=dict(dash="dot"),
+        # each in its private curve's colour; the two often coincide: a wide dash under a
+        # thin dot keeps both visible
+        line=dict(dash="dash", width=5, color=LS_COLOR),
         name="least squares, no privacy",
         row=1,
         col=1,
@@ -241,7 +247,7 @@ def linear_logistic_explorer(sw: LinearLogisticSweep) -> Explorer:
         x=[eps[fin][0], eps[fin][-1]],
         y=[0, 0],
         mode="lines",
-        line=dict(dash="dot"),
+        line=dict(dash="dot", width=2, color=LOGISTIC_COLOR),
         name="logistic, no privacy",
         row=1,
         col=1,
