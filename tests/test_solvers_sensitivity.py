@@ -156,6 +156,35 @@ def test_feature_sum_moves_at_most_c_and_centred_rows_have_norm_c(stated, prepro
     assert max(moves) == pytest.approx(stated["fc_center"], rel=RTOL)
 
 
+@pytest.mark.parametrize("loss", ["softmax", "ova"])
+def test_centred_releases_are_those_of_the_centred_rows(loss):
+    """DP-FC keeps X and carries its centring as (c, s, r): its covariance and clipped
+    gradient sum equal those of the materialised centred rows x_i' = (x_i - c) C / ||x_i -
+    c|| (padding rows zero), so the sensitivities pinned above for rows of norm <= C hold."""
+    from dptl.solvers.fc import noisy_covariance
+    from dptl.solvers.inputs import center_features
+
+    xc, yc, *_ = _neighbours("normalize")[0]
+    center = jnp.asarray(np.random.default_rng(5).normal(0, 0.3, D), jnp.float32)
+    centering = fc_centering(xc, yc, center, C)
+    rows = jnp.sum(yc, axis=-1, keepdims=True) > 0
+    centred = jnp.where(rows, center_features(xc, center, C), 0.0)
+    w = jnp.asarray(np.random.default_rng(6).normal(0, 1.0, (D, K)), jnp.float32)
+    np.testing.assert_allclose(
+        clipped_gradient_sum_chunked(w, xc, yc, G, loss, centering=centering),
+        clipped_gradient_sum_chunked(w, centred, yc, G, loss),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    key = jax.random.key(0)
+    np.testing.assert_allclose(
+        noisy_covariance(key, xc, 0.0, centering),
+        noisy_covariance(key, centred, 0.0),
+        rtol=1e-4,
+        atol=1e-4,
+    )
+
+
 @pytest.mark.parametrize("preprocess", PREPROCESS)
 @pytest.mark.parametrize("loss", ["softmax", "ova"])
 def test_clipped_gradient_sum_moves_at_most_grad_clip(stated, preprocess, loss):
