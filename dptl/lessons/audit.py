@@ -214,15 +214,24 @@ def audit_explorer(sweep: AuditSweep) -> Explorer:
         row=1,
         col=2,
     )  # 7
-    fig.update_xaxes(type="log", title_text="runs per dataset", row=1, col=1)
+    # ticks at the run counts of the sweep (plotly's log ticks read "5, 1000, 2, 5, 10k")
+    fig.update_xaxes(
+        type="log",
+        title_text="runs per dataset",
+        tickvals=[int(t) for t in trials],
+        ticktext=[f"{int(t) // 1000}k" if t >= 1000 else str(int(t)) for t in trials],
+        row=1,
+        col=1,
+    )
     fig.update_yaxes(title_text="ε", rangemode="tozero", row=1, col=1)
     fig.update_xaxes(title_text="standardised score (D ~ N(0, 1))", row=1, col=2)
-    fig.update_yaxes(type="log", title_text="runs", row=1, col=2)
+    fig.update_yaxes(type="log", dtick=1, title_text="runs", row=1, col=2)  # 1, 10, 100, ...
     fig.update_layout(
-        height=460,
+        height=500,
         barmode="overlay",
         margin=dict(b=40),
-        legend=dict(orientation="h", y=-0.2, font=dict(size=10)),
+        # below the axis titles (at y = -0.2 it ran over them)
+        legend=dict(orientation="h", y=-0.3, yanchor="top", font=dict(size=10)),
     )
     ymax = np.maximum(sw.true_epsilon.max(1), sw.bounds.max((1, 2))) * 1.1  # per claimed ε
 
