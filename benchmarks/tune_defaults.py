@@ -172,25 +172,31 @@ GD_GRID = {
 }
 
 
+def public_sweep(method, fs, epsilons, seeds, **hyperparameters):
+    """The library's sweep of ``method`` on the public set ``fs`` (train on its training rows,
+    score on its test rows), key 0: what every stage below runs."""
+    return privacy_utility(
+        method,
+        jax.random.key(0),
+        fs.x_train,
+        fs.y_train,
+        fs.x_test,
+        fs.y_test,
+        epsilons=epsilons,
+        num_seeds=seeds,
+        delta=DELTA,
+        num_classes=fs.num_classes,
+        **hyperparameters,
+    )
+
+
 def tune_dp_gd(fs, seeds: int) -> list[dict]:
     """DP-GD (full batch) on the public set at the targets' n mu; prints the pick."""
     eps = [tuning_epsilon(n_t, t, fs.num_train) for n_t, t in TARGETS]
     rows = []
     for values in itertools.product(*GD_GRID.values()):
         hp = dict(zip(GD_GRID, values, strict=True))
-        res = privacy_utility(
-            "dp_gd",
-            jax.random.key(0),
-            fs.x_train,
-            fs.y_train,
-            fs.x_test,
-            fs.y_test,
-            epsilons=eps,
-            num_seeds=seeds,
-            delta=DELTA,
-            num_classes=fs.num_classes,
-            **hp,
-        )
+        res = public_sweep("dp_gd", fs, eps, seeds, **hp)
         rows.append({**hp, "accuracy": res.mean.tolist(), "std": res.std.tolist()})
     rows.sort(key=lambda r: -np.mean(r["accuracy"]))
     print(
@@ -336,17 +342,11 @@ def tune_dp_newton(fs, seeds: int) -> list[dict]:
                 hessian_share=hp["hessian_share"],
             )[0]
             ridge = default_ridge(n, d, hess.noise_std, noise_multiple=hp["ridge_multiple"])
-            res = privacy_utility(
+            res = public_sweep(
                 "dp_newton",
-                jax.random.key(0),
-                fs.x_train,
-                fs.y_train,
-                fs.x_test,
-                fs.y_test,
-                epsilons=[eps],
-                num_seeds=seeds,
-                delta=DELTA,
-                num_classes=fs.num_classes,
+                fs,
+                [eps],
+                seeds,
                 steps=hp["steps"],
                 hessian_share=hp["hessian_share"],
                 ridge=ridge,
@@ -376,19 +376,7 @@ def tune_dp_fc_centring(fs, seeds: int) -> list[dict]:
     for n_target, target in TARGETS:
         eps = tuning_epsilon(n_target, target, fs.num_train)
         for share in CENTER_GRID:
-            acc = privacy_utility(
-                "dp_fc",
-                jax.random.key(0),
-                fs.x_train,
-                fs.y_train,
-                fs.x_test,
-                fs.y_test,
-                epsilons=[eps],
-                num_seeds=seeds,
-                delta=DELTA,
-                num_classes=fs.num_classes,
-                center_share=share,
-            ).accuracy[0]
+            acc = public_sweep("dp_fc", fs, [eps], seeds, center_share=share).accuracy[0]
             rows.append(
                 {
                     "target": [n_target, target],
@@ -424,17 +412,11 @@ def tune_dp_fc_ridge_minimum(fs) -> list[dict]:
     rows = []
     for n in NONPRIVATE_SIZES:
         for m in RIDGE_MINIMUM_GRID:
-            acc = privacy_utility(
+            acc = public_sweep(
                 "dp_fc",
-                jax.random.key(0),
-                fs.x_train[:n],
-                fs.y_train[:n],
-                fs.x_test,
-                fs.y_test,
-                epsilons=[math.inf],
-                num_seeds=1,  # no noise: every seed gives the same model
-                delta=DELTA,
-                num_classes=fs.num_classes,
+                fs.subset(n),  # the first n training rows, every test row
+                [math.inf],
+                1,  # no noise: every seed gives the same model
                 ridge=default_ridge(n, fs.dim, 0.0, minimum=m),
             ).accuracy[0, 0]
             rows.append({"num_train": n, "ridge_minimum": m, "accuracy": float(acc)})

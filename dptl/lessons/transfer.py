@@ -250,8 +250,8 @@ def transfer_sweep(
 
     Args:
         sets: the comparison feature sets (default :func:`load_feature_sets`).
-        batch_features: the batch and init studies' data (default
-            :func:`load_batch_features`: all 60,000 rows of the 112-px set).
+        batch_features: the batch and init studies' data (default: all 60,000 rows of the
+            112-px set, ``sets``' own or :func:`load_batch_features`).
         recompute: recompute even when the cache matches.
         **overrides: entries of :data:`TRANSFER_DEFAULTS`.
 
@@ -260,7 +260,9 @@ def transfer_sweep(
     """
     p = {**TRANSFER_DEFAULTS, **overrides}
     sets = load_feature_sets() if sets is None else sets
-    batch_features = load_batch_features() if batch_features is None else batch_features
+    if batch_features is None:  # the 112-px comparison set is that data: not loaded twice
+        main = sets.get("efficientnet_lite0_112")
+        batch_features = load_batch_features() if main is None else main
     prints = {k: fingerprint(v) for k, v in sets.items()}
     prints[BATCH_DATA] = fingerprint(batch_features)
     spec = {"lesson": "transfer", **p, "data": prints, "runner": "dptl.solvers.sweep"}
